@@ -1,0 +1,1 @@
+"""Adapters shared by every context: database, outbox, messaging, settings, logging, metrics."""

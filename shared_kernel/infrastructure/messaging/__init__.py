@@ -1,0 +1,1 @@
+"""Kafka messaging: CloudEvents codec, outbox relay, consumers, topics."""

@@ -1,0 +1,110 @@
+"""The transactional outbox and inbox tables.
+
+Outbox: events written in the same transaction as the aggregate change, published
+later by the relay. ``seq`` gives commit order within one aggregate (two transactions
+on one aggregate are serialised by its version check). Inbox: event ids a consumer
+has applied, written in the same transaction as the effect, which makes redelivery
+harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared_kernel.domain.events import DomainEvent
+from shared_kernel.infrastructure.logging import current_correlation_id
+from shared_kernel.infrastructure.serialization import event_to_json
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+SequenceType = BigInteger().with_variant(Integer(), "sqlite")
+
+TopicRouter = Callable[[DomainEvent], str]
+
+
+def default_topic(event: DomainEvent) -> str:
+    """``<context>.<aggregate>.v<major>``, the naming rule of DESIGN.md."""
+    return f"{event.context}.{event.aggregate_type}.v{event.schema_version}"
+
+
+def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("seq", SequenceType, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(200), nullable=False),
+        Column("schema_version", Integer, nullable=False),
+        Column("topic", String(249), nullable=False),
+        Column("message_key", String(200), nullable=False),
+        Column("aggregate_version", Integer, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("headers", Text, nullable=False, default="{}"),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+        Index(f"ix_{name}_unpublished", "published_at", "seq"),
+        Index(f"ix_{name}_key_seq", "message_key", "seq"),
+    )
+
+
+def inbox_table(metadata: MetaData, name: str = "inbox") -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("consumer", String(200), primary_key=True),
+        Column("event_id", String(200), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class OutboxWriter:
+    """Turns domain events into outbox rows inside the caller's transaction."""
+
+    def __init__(self, table: Table, topic_for: TopicRouter = default_topic) -> None:
+        self.table = table
+        self._topic_for = topic_for
+
+    def rows(self, events: Sequence[DomainEvent]) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        headers = json.dumps(
+            {"correlation_id": current_correlation_id()} if current_correlation_id() else {}
+        )
+        return [
+            {
+                "event_id": str(event.event_id),
+                "event_type": event.event_type,
+                "schema_version": event.schema_version,
+                "topic": self._topic_for(event),
+                "message_key": event.aggregate_id,
+                "aggregate_version": event.aggregate_version,
+                "occurred_at": event.occurred_at,
+                "payload": event_to_json(event).decode(),
+                "headers": headers,
+                "recorded_at": now,
+                "attempts": 0,
+            }
+            for event in events
+        ]
+
+    async def write(self, session: AsyncSession, events: Sequence[DomainEvent]) -> None:
+        if events:
+            await session.execute(insert(self.table), self.rows(events))

@@ -1,0 +1,1 @@
+"""FastAPI pieces every context's API is assembled from."""

@@ -1,0 +1,166 @@
+"""RFC 9457 problem details for every error an API returns.
+
+Domain errors map to one status each; request validation errors list every offending
+field. Clients always get ``application/problem+json``, never an HTML page or a bare
+string, and never a 500 for input they could fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared_kernel.domain.errors import (
+    BusinessRuleViolation,
+    ConcurrencyConflict,
+    Conflict,
+    DomainError,
+    InvalidValue,
+    NotFound,
+)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://dpmesh.dev/problems/"
+logger = logging.getLogger(__name__)
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(
+        description="Dotted path of the offending input, e.g. `body.lines.0.quantity`."
+    )
+    message: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldProblem] | None = None
+    rule: str | None = None
+
+
+def problem_response(
+    request: Request, problem: Problem, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    problem.instance = problem.instance or request.url.path
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def status_for(error: DomainError, request: Request) -> int:
+    """404 / 409 / 412 / 422 by meaning.
+
+    A concurrency conflict is 412 when the caller stated a precondition (``If-Match``)
+    and 409 when the clash was found at commit without one.
+    """
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, ConcurrencyConflict):
+        return 412 if "if-match" in request.headers else 409
+    if isinstance(error, Conflict | BusinessRuleViolation):
+        return 409
+    if isinstance(error, InvalidValue):
+        return 422
+    return 400
+
+
+def _slug(error: DomainError) -> str:
+    name = type(error).__name__
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    problem = Problem(
+        type=PROBLEM_BASE + _slug(exc),
+        title=exc.title,
+        status=status_for(exc, request),
+        detail=exc.detail,
+    )
+    if isinstance(exc, InvalidValue):
+        problem.errors = [FieldProblem(field=exc.field, message=exc.reason)]
+    if isinstance(exc, BusinessRuleViolation):
+        problem.rule = exc.rule
+    return problem_response(request, problem)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldProblem(
+            field=_location(err.get("loc", ())), message=err.get("msg", ""), type=err.get("type")
+        )
+        for err in exc.errors()
+    ]
+    problem = Problem(
+        type=PROBLEM_BASE + "validation-error",
+        title="Invalid request",
+        status=422,
+        detail=f"{len(errors)} field(s) failed validation",
+        errors=errors,
+    )
+    return problem_response(request, problem)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    problem = Problem(
+        title=_reason(exc.status_code), status=exc.status_code, detail=str(exc.detail)
+    )
+    return problem_response(request, problem, headers=dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    problem = Problem(
+        title="Internal Server Error",
+        status=500,
+        detail="An unexpected error occurred; it has been logged with the request id.",
+    )
+    return problem_response(request, problem)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
+    for status, text in (
+        (404, "Not found"),
+        (409, "Conflict with the current state or a business rule"),
+        (412, "If-Match does not match the current version"),
+        (422, "Invalid input; `errors` lists each offending field"),
+    )
+}
