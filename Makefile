@@ -1,0 +1,50 @@
+# dpmesh developer commands. Only python3 (>= 3.11) is needed on the machine:
+# every target creates .venv on first use and re-installs when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS := dev,embedded
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint typecheck imports fmt bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dpmesh needs Python >= 3.11, found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install dpmesh with its dev and embedded extras
+
+demo: $(STAMP) ## Run the supply-chain demo locally (embedded broker, SQLite; no Docker)
+	$(BIN)/dpmesh demo
+
+test: lint typecheck imports ## Everything CI checks: lint, types, architecture, the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict for shared_kernel and every domain/application layer)
+	$(BIN)/mypy shared_kernel contexts dpmesh
+
+imports: $(STAMP) ## import-linter architecture contracts
+	$(BIN)/lint-imports --no-cache
+
+fmt: $(STAMP) ## Format and auto-fix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## Benchmarks (not tests): print figures against a same-run baseline
+	$(BIN)/python -m bench.backbone
+
+clean: ## Remove the virtualenv, caches and demo state
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var
