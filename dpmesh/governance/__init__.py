@@ -1,0 +1,1 @@
+"""Federated governance, automated: checks that keep the contexts' published contracts honest."""
