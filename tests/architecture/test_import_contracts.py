@@ -8,6 +8,7 @@ the layering contract by not being listed in it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -58,8 +59,10 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
     executable = Path(sys.executable).with_name("lint-imports")
     return subprocess.run(
-        [str(executable), "--no-cache", "--config", str(cwd / "pyproject.toml")],
+        [str(executable), "--no-cache", str(cwd / "pyproject.toml")],
         cwd=cwd,
+        # Wide, plain output so contract names are never wrapped across lines.
+        env={**os.environ, "COLUMNS": "500", "NO_COLOR": "1", "TERM": "dumb"},
         capture_output=True,
         text=True,
         timeout=180,
@@ -106,8 +109,7 @@ def test_each_contract_fails_on_its_deliberate_violation(tmp_path: Path) -> None
 
 def test_every_context_is_in_the_layers_contract() -> None:
     contexts = {
-        f"contexts.{path.parent.name}"
-        for path in (ROOT / "contexts").glob("*/__init__.py")
+        f"contexts.{path.parent.name}" for path in (ROOT / "contexts").glob("*/__init__.py")
     }
     layered = set(CONTRACTS["context-layers"]["containers"])
     assert contexts == layered, "add each context to the context-layers contract"
