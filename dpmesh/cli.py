@@ -1,0 +1,38 @@
+"""``dpmesh``: the self-serve platform's command line.
+
+Each command lives in ``dpmesh.commands.<name>``; this module only registers them, so
+``dpmesh --help`` stays fast and one command's imports never slow another down.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from dpmesh.commands.broker import broker
+from dpmesh.commands.contracts import app as contracts_app
+
+app = typer.Typer(
+    name="dpmesh",
+    help="Data as a product, for real: run bounded contexts, their data products and the mesh.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
+
+
+
+@app.callback()
+def main() -> None:
+    """Data as a product, for real: run bounded contexts, their data products and the mesh."""
+
+
+app.command(
+    "broker",
+    epilog="Examples:\n\n  dpmesh broker\n\n  dpmesh broker --port 19092",
+)(broker)
+
+app.add_typer(contracts_app, name="contracts")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

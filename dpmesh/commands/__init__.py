@@ -1,0 +1,1 @@
+"""Commands of the ``dpmesh`` CLI, one module each; ``dpmesh.cli`` registers them."""

@@ -1,0 +1,1 @@
+"""Test support shared by every context: environments (broker, databases) and the pytest plugin."""

@@ -1,0 +1,1 @@
+"""Tests of the platform package: embedded runtime and shared test fixtures."""
