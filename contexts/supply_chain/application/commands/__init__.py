@@ -1,0 +1,1 @@
+"""Commands: requests to change the supply chain, one handler each."""

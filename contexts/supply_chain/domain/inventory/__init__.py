@@ -1,0 +1,1 @@
+"""Stock per warehouse and SKU, and every movement of it."""

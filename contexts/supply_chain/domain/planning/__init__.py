@@ -1,0 +1,1 @@
+"""Domain services that look ahead: stock-out forecasts and replenishment proposals."""

@@ -1,0 +1,1 @@
+"""Buying from suppliers: purchase orders, goods receipts and their inspection."""

@@ -1,0 +1,1 @@
+"""Delivering to customers: shipments and their route legs."""
