@@ -1,14 +1,16 @@
 """Dispatch a command to its single handler, then committed events to their handlers.
 
-Handlers are plain async functions ``(message, uow) -> result``. Event handlers run
+Handlers are plain async callables ``(message, uow) -> result``. Event handlers run
 after the command's transaction committed, each in its own transaction, so a failing
 reaction never undoes the fact that caused it; the failure is logged and re-raised
-only for commands. Reactions that must survive a crash belong on the broker, where
-the outbox guarantees delivery.
+only for commands. Events a command committed before it failed are still dispatched:
+the facts are stored, so their reactions are due. Reactions that must survive a crash
+belong on the broker, where the outbox guarantees delivery.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -46,9 +48,10 @@ class MessageBus(Generic[U]):
             handler = self._command_handlers[type(command)]
         except KeyError:
             raise UnknownCommand(f"no handler for {type(command).__name__}") from None
-        result = await handler(command, self.uow)
-        await self._dispatch_events()
-        return result
+        try:
+            return await handler(command, self.uow)
+        finally:
+            await self._dispatch_events()
 
     async def _dispatch_events(self) -> None:
         queue = list(self.uow.collect_committed_events())
@@ -59,6 +62,16 @@ class MessageBus(Generic[U]):
                     await handler(event, self.uow)
                 except Exception:
                     logger.exception(
-                        "event handler %s failed for %s", handler.__name__, event.event_type
+                        "event handler %s failed for %s", _name_of(handler), event.event_type
                     )
                 queue.extend(self.uow.collect_committed_events())
+
+
+def _name_of(handler: Callable[..., object]) -> str:
+    """A readable name for any callable: function, bound method, partial or instance."""
+    name = getattr(handler, "__qualname__", None) or getattr(handler, "__name__", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(handler, functools.partial):
+        return f"partial({_name_of(handler.func)})"
+    return repr(handler)

@@ -19,12 +19,16 @@ _ID_TEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")
 URN_PREFIX = "urn:dpmesh:"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class EntityId:
     """Base of typed ids. Subclass with ``@dataclass(frozen=True, slots=True)``.
 
     The text is restricted to URL- and URN-safe characters so an id can appear in a
     path segment, a Kafka key and a URN without escaping.
+
+    Ids of one type are ordered by their text (ids of different types are not
+    comparable): the ORM sorts a flush's rows by primary key, so a unit of work that
+    changes two aggregates of one type needs its ids to be orderable.
     """
 
     value: str

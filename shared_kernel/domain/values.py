@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 
 from shared_kernel.domain.errors import InvalidValue
 
@@ -39,6 +39,19 @@ def _to_decimal(field: str, value: object) -> Decimal:
     if not result.is_finite():
         raise InvalidValue(field, f"{value!r} is not a finite number")
     return result
+
+
+def _quantize(field: str, value: Decimal, places: int, rounding: str | None = None) -> Decimal:
+    """``value`` at ``places`` decimals; a result too long to hold exactly is refused.
+
+    ``Decimal.quantize`` signals ``InvalidOperation`` when the result needs more digits
+    than the context's precision (28), which would otherwise escape as a bare
+    ``decimal`` error instead of a refusal the API can report.
+    """
+    try:
+        return value.quantize(Decimal(1).scaleb(-places), rounding=rounding)
+    except InvalidOperation:
+        raise InvalidValue(field, f"{value} is too large to hold exactly") from None
 
 
 _UNIT = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
@@ -123,13 +136,13 @@ class Money(ValueObject):
         if not _CURRENCY.fullmatch(self.currency):
             raise InvalidValue("currency", f"{self.currency!r} is not an ISO 4217 code")
         amount = _to_decimal("amount", self.amount)
-        quantum = Decimal(1).scaleb(-self.minor_units)
-        if amount != amount.quantize(quantum):
+        held = _quantize("amount", amount, self.minor_units)
+        if amount != held:
             raise InvalidValue(
                 "amount",
                 f"{amount} has more than {self.minor_units} decimals for {self.currency}",
             )
-        object.__setattr__(self, "amount", amount.quantize(quantum))
+        object.__setattr__(self, "amount", held)
 
     @property
     def minor_units(self) -> int:
@@ -155,9 +168,17 @@ class Money(ValueObject):
         return Money(-self.amount, self.currency)
 
     def __mul__(self, factor: Number) -> Money:
-        exact = self.amount * _to_decimal("factor", factor)
-        quantum = Decimal(1).scaleb(-self.minor_units)
-        return Money(exact.quantize(quantum, rounding=ROUND_HALF_EVEN), self.currency)
+        multiplier = _to_decimal("factor", factor)
+        # The product gets all the digits it needs, so the half-even rounding below is
+        # the only rounding (a product first cut to the context's 28 digits could turn
+        # 0.01499... into 0.01500 and then round the wrong way).
+        with localcontext() as exact_context:
+            exact_context.prec = max(
+                exact_context.prec,
+                len(self.amount.as_tuple().digits) + len(multiplier.as_tuple().digits),
+            )
+            exact = self.amount * multiplier
+        return Money(_quantize("amount", exact, self.minor_units, ROUND_HALF_EVEN), self.currency)
 
     __rmul__ = __mul__
 
@@ -192,7 +213,7 @@ class Percentage(ValueObject):
         if whole_d <= 0:
             raise InvalidValue("whole", "a ratio needs a positive whole")
         share = _to_decimal("part", part) * 100 / whole_d
-        return cls(share.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+        return cls(_quantize("percentage", share, places, ROUND_HALF_EVEN))
 
     def as_ratio(self) -> Decimal:
         return self.value / 100

@@ -29,6 +29,9 @@ class KafkaSettings(BaseSettings):
     session_timeout_ms: int = Field(default=6_000, ge=1_000)
     heartbeat_interval_ms: int = Field(default=500, ge=100)
     rebalance_timeout_ms: int = Field(default=3_000, ge=1_000)
+    #: How long a fetch may wait for data. The embedded broker holds a fetch for the
+    #: whole wait even when records arrive meanwhile, so this bounds consumer latency.
+    fetch_max_wait_ms: int = Field(default=20, ge=0)
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication: int = Field(default=1, ge=1)
 

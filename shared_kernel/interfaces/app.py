@@ -25,6 +25,7 @@ def create_api(
     version: str = "1.0.0",
     routers: Sequence[APIRouter] = (),
     readiness_checks: Mapping[str, ReadinessCheck] | None = None,
+    readiness_timeout_s: float = 2.0,
     metrics: CollectorRegistry | None = None,
     tags: Sequence[dict[str, Any]] = (),
     lifespan: Lifespan | None = None,
@@ -39,7 +40,7 @@ def create_api(
     )
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(health_router(readiness_checks or {}))
+    app.include_router(health_router(readiness_checks or {}, timeout_s=readiness_timeout_s))
     for router in routers:
         app.include_router(router)
     if metrics is not None:

@@ -24,6 +24,8 @@ from shared_kernel.domain.errors import (
     InvalidValue,
     NotFound,
 )
+from shared_kernel.infrastructure.logging import current_correlation_id
+from shared_kernel.interfaces.middleware import REQUEST_ID_HEADER
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://dpmesh.dev/problems/"
@@ -136,7 +138,11 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         status=500,
         detail="An unexpected error occurred; it has been logged with the request id.",
     )
-    return problem_response(request, problem)
+    # Starlette answers unhandled exceptions from its outermost middleware, outside
+    # RequestIdMiddleware, so the id the error was logged with is added here.
+    request_id = current_correlation_id()
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    return problem_response(request, problem, headers=headers)
 
 
 def _reason(status: int) -> str:

@@ -24,7 +24,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
+    select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +68,11 @@ def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
     )
 
 
+def outbox_channel(table: Table) -> str:
+    """PostgreSQL notification channel on which a commit of outbox rows wakes relays."""
+    return f"dpmesh_{table.fullname}".replace(".", "_")[:63]
+
+
 def inbox_table(metadata: MetaData, name: str = "inbox") -> Table:
     return Table(
         name,
@@ -77,11 +84,20 @@ def inbox_table(metadata: MetaData, name: str = "inbox") -> Table:
 
 
 class OutboxWriter:
-    """Turns domain events into outbox rows inside the caller's transaction."""
+    """Turns domain events into outbox rows inside the caller's transaction.
 
-    def __init__(self, table: Table, topic_for: TopicRouter = default_topic) -> None:
+    On PostgreSQL it also issues ``pg_notify`` on :func:`outbox_channel` in that
+    transaction; PostgreSQL delivers it at commit, and only then, so a relay in
+    another process wakes as soon as the rows are visible (``notify=False`` to opt
+    out). SQLite has no such channel: relays there poll.
+    """
+
+    def __init__(
+        self, table: Table, topic_for: TopicRouter = default_topic, *, notify: bool = True
+    ) -> None:
         self.table = table
         self._topic_for = topic_for
+        self._notify = notify
 
     def rows(self, events: Sequence[DomainEvent]) -> list[dict[str, Any]]:
         now = datetime.now(UTC)
@@ -96,7 +112,8 @@ class OutboxWriter:
                 "topic": self._topic_for(event),
                 "message_key": event.aggregate_id,
                 "aggregate_version": event.aggregate_version,
-                "occurred_at": event.occurred_at,
+                # UTC itself: SQLite keeps no offset, so any other zone would shift.
+                "occurred_at": event.occurred_at.astimezone(UTC),
                 "payload": event_to_json(event).decode(),
                 "headers": headers,
                 "recorded_at": now,
@@ -106,5 +123,8 @@ class OutboxWriter:
         ]
 
     async def write(self, session: AsyncSession, events: Sequence[DomainEvent]) -> None:
-        if events:
-            await session.execute(insert(self.table), self.rows(events))
+        if not events:
+            return
+        await session.execute(insert(self.table), self.rows(events))
+        if self._notify and session.get_bind().dialect.name == "postgresql":
+            await session.execute(select(func.pg_notify(outbox_channel(self.table), "")))

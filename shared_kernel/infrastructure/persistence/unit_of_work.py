@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -15,6 +17,8 @@ from shared_kernel.domain.events import DomainEvent
 from shared_kernel.infrastructure.persistence.outbox import OutboxWriter
 
 AfterCommit = Callable[[], None]
+
+logger = logging.getLogger(__name__)
 
 
 class SqlAlchemyUnitOfWork:
@@ -26,7 +30,13 @@ class SqlAlchemyUnitOfWork:
     version (another writer committed first) becomes ``ConcurrencyConflict``.
 
     ``after_commit`` callbacks run once the transaction is durable; the outbox relay
-    registers one to publish at once instead of waiting for its next poll.
+    registers one to publish at once instead of waiting for its next poll. A failing
+    callback is logged and the others still run: the commit happened, so ``commit``
+    must not tell the caller otherwise (a retry would apply the change twice).
+
+    ``rollback`` (explicit, on a conflict, or on leaving the block without commit)
+    also forgets the aggregates seen so far, so events of discarded changes never
+    reach the outbox.
 
     Subclass per context and create repositories in ``_open_repositories``.
     """
@@ -79,27 +89,47 @@ class SqlAlchemyUnitOfWork:
             self._seen.append(aggregate)
 
     async def commit(self) -> None:
+        suspects = self._stale_candidates()
         events = [event for aggregate in self._seen for event in aggregate.pull_events()]
         try:
             await self._outbox.write(self.session, events)
             await self.session.commit()
         except StaleDataError:
-            await self.session.rollback()
-            raise self._conflict() from None
+            await self.rollback()
+            raise _conflict(suspects) from None
         self._committed_events.extend(events)
         for callback in self._after_commit:
-            callback()
+            try:
+                callback()
+            except Exception:
+                logger.exception("after-commit callback %r failed", callback)
 
-    def _conflict(self) -> ConcurrencyConflict:
-        if len(self._seen) == 1:
-            aggregate = self._seen[0]
-            return ConcurrencyConflict(type(aggregate).__name__, aggregate.id, None, None)
-        names = ", ".join(f"{type(a).__name__} {a.id}" for a in self._seen)
-        return ConcurrencyConflict("aggregates", names, None, None)
+    def _stale_candidates(self) -> list[tuple[str, str]]:
+        """Type and id of each aggregate a stale write can come from: the loaded ones.
+
+        Read before flushing: a failed flush expires the objects, and reading an
+        expired id would need a query, which an async session cannot run implicitly.
+        """
+        loaded = [a for a in self._seen if _was_loaded(a)]
+        return [(type(a).__name__, str(a.id)) for a in loaded or self._seen]
 
     async def rollback(self) -> None:
+        self._seen = []
         await self.session.rollback()
 
     def collect_committed_events(self) -> Iterator[DomainEvent]:
         while self._committed_events:
             yield self._committed_events.pop(0)
+
+
+def _was_loaded(aggregate: AggregateRoot[Any]) -> bool:
+    state = inspect(aggregate, raiseerr=False)
+    return state is not None and state.has_identity
+
+
+def _conflict(suspects: Sequence[tuple[str, str]]) -> ConcurrencyConflict:
+    if len(suspects) == 1:
+        [(kind, identifier)] = suspects
+        return ConcurrencyConflict(kind, identifier, None, None)
+    names = ", ".join(f"{kind} {identifier}" for kind, identifier in suspects)
+    return ConcurrencyConflict("aggregates", names, None, None)
