@@ -10,6 +10,8 @@ import typer
 
 from dpmesh.commands.broker import broker
 from dpmesh.commands.contracts import app as contracts_app
+from dpmesh.commands.demo import demo
+from dpmesh.commands.run import migrate, run
 
 app = typer.Typer(
     name="dpmesh",
@@ -18,7 +20,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
 )
-
 
 
 @app.callback()
@@ -31,6 +32,9 @@ app.command(
     epilog="Examples:\n\n  dpmesh broker\n\n  dpmesh broker --port 19092",
 )(broker)
 
+app.command("run")(run)
+app.command("demo")(demo)
+app.command("migrate")(migrate)
 app.add_typer(contracts_app, name="contracts")
 
 

@@ -1,0 +1,101 @@
+"""``dpmesh run <context> api|worker|relay`` and ``dpmesh migrate <context>``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from dpmesh.runtime.contexts import CONTEXTS, UnknownContext, context
+
+_console = Console(stderr=True)
+
+
+class Role(StrEnum):
+    api = "api"
+    worker = "worker"
+    relay = "relay"
+
+
+ContextArg = Annotated[
+    str, typer.Argument(help=f"Bounded context: {', '.join(sorted(CONTEXTS))}.", show_default=False)
+]
+
+
+def run(
+    name: ContextArg,
+    role: Annotated[Role, typer.Argument(help="Which process of the context to run.")],
+    host: Annotated[str, typer.Option(help="API: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API: port to listen on.", min=1, max=65535)] = 8000,
+    migrate: Annotated[
+        bool, typer.Option(help="Upgrade the context's database before starting.")
+    ] = True,
+) -> None:
+    """Run one process of a bounded context, configured from the environment.
+
+    Examples:
+
+      dpmesh run supply_chain api --port 8001
+
+      KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 dpmesh run supply_chain worker
+
+      SUPPLY_CHAIN_DATABASE_URL=postgresql+asyncpg://app@db/supply dpmesh run supply_chain relay
+    """
+    entry = _entry(name)
+    bootstrap = entry.load()
+    if migrate:
+        _run_async(bootstrap.upgrade_database())
+    if role is Role.api:
+        import uvicorn
+
+        uvicorn.run(entry.app_factory, factory=True, host=host, port=port, log_config=None)
+        return
+    runner: Callable[[asyncio.Event], Awaitable[None]] = (
+        bootstrap.run_worker if role is Role.worker else bootstrap.run_relay
+    )
+    _run_until_signalled(runner)
+
+
+def migrate(name: ContextArg) -> None:
+    """Upgrade a context's database to the newest schema (Alembic, to head).
+
+    Example:
+
+      SUPPLY_CHAIN_DATABASE_URL=sqlite+aiosqlite:///./var/sc.db dpmesh migrate supply_chain
+    """
+    bootstrap = _entry(name).load()
+    _run_async(bootstrap.upgrade_database())
+    _console.print(f"[green]{name}: database is at the newest schema.[/]")
+
+
+def _entry(name: str) -> Any:
+    try:
+        return context(name)
+    except UnknownContext as exc:
+        _console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(code=2) from None
+
+
+def _run_async(awaitable: Awaitable[None]) -> None:
+    async def main() -> None:
+        await awaitable
+
+    asyncio.run(main())
+
+
+def _run_until_signalled(runner: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``runner`` until SIGINT/SIGTERM, then let it finish its work in flight."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await runner(stop)
+
+    asyncio.run(main())
