@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared_kernel.domain.entity import AggregateRoot
-from shared_kernel.domain.errors import ConcurrencyConflict
+from shared_kernel.domain.errors import ConcurrencyConflict, Conflict
 from shared_kernel.domain.events import DomainEvent
 from shared_kernel.infrastructure.persistence.outbox import OutboxWriter
 
 AfterCommit = Callable[[], None]
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,14 @@ class SqlAlchemyUnitOfWork:
     Repositories call ``track`` for every aggregate they add or load. ``commit``
     pulls the aggregates' pending events, inserts them as outbox rows and commits
     once: the change and its events are stored together or not at all. A stale
-    version (another writer committed first) becomes ``ConcurrencyConflict``.
+    version (another writer committed first) becomes ``ConcurrencyConflict``; a
+    violated unique or foreign key constraint (two writers registering the same code
+    at once) becomes ``Conflict``.
+
+    ``before_commit`` hooks run inside the transaction, after the outbox rows and
+    before the commit, with the session: what they write is stored with the change or
+    not at all (an API records an idempotency key this way). A hook that raises
+    aborts the commit.
 
     ``after_commit`` callbacks run once the transaction is durable; the outbox relay
     registers one to publish at once instead of waiting for its next poll. A failing
@@ -48,16 +57,21 @@ class SqlAlchemyUnitOfWork:
         session_factory: async_sessionmaker[AsyncSession],
         outbox: OutboxWriter,
         after_commit: Sequence[AfterCommit] = (),
+        before_commit: Sequence[BeforeCommit] = (),
     ) -> None:
         self._session_factory = session_factory
         self._outbox = outbox
         self._after_commit = list(after_commit)
+        self._before_commit = list(before_commit)
         self._seen: list[AggregateRoot[Any]] = []
         self._committed_events: list[DomainEvent] = []
         self._open = False
 
     def add_after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
+
+    def add_before_commit(self, hook: BeforeCommit) -> None:
+        self._before_commit.append(hook)
 
     async def __aenter__(self) -> Self:
         if self._open:
@@ -93,10 +107,18 @@ class SqlAlchemyUnitOfWork:
         events = [event for aggregate in self._seen for event in aggregate.pull_events()]
         try:
             await self._outbox.write(self.session, events)
+            for hook in self._before_commit:
+                await hook(self.session)
             await self.session.commit()
         except StaleDataError:
             await self.rollback()
             raise _conflict(suspects) from None
+        except IntegrityError as error:
+            await self.rollback()
+            raise Conflict(
+                "the change collides with stored data (a key that must be unique is taken, "
+                "or a referenced record is missing)"
+            ) from error
         self._committed_events.extend(events)
         for callback in self._after_commit:
             try:

@@ -1,0 +1,25 @@
+"""The supply chain's configuration, read from ``SUPPLY_CHAIN_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared_kernel.infrastructure.settings import ContextSettings
+
+
+class SupplyChainSettings(ContextSettings):
+    """``SUPPLY_CHAIN_DATABASE_URL`` holds the operational tables and the outbox;
+    ``SUPPLY_CHAIN_ANALYTICS_DATABASE_URL`` the read store of the data products, which
+    only the stream worker writes (ADR 0001).
+
+    ``migrate_on_startup`` makes the API bring the operational schema to the newest
+    revision as it starts (handy for ``uvicorn --factory`` on one instance). It is off
+    by default: ``dpmesh run`` and ``dpmesh migrate`` migrate before starting, and with
+    several replicas the migration belongs to the deployment, run once.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SUPPLY_CHAIN_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./var/supply_chain.db"
+    analytics_database_url: str = "sqlite+aiosqlite:///./var/supply_chain_analytics.db"
+    migrate_on_startup: bool = False
