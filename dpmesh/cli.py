@@ -9,9 +9,11 @@ from __future__ import annotations
 import typer
 
 from dpmesh.commands.broker import broker
+from dpmesh.commands.carrier import carrier
 from dpmesh.commands.contracts import app as contracts_app
 from dpmesh.commands.demo import demo
 from dpmesh.commands.run import migrate, run
+from dpmesh.commands.simulate import simulate
 
 app = typer.Typer(
     name="dpmesh",
@@ -34,6 +36,8 @@ app.command(
 
 app.command("run")(run)
 app.command("demo")(demo)
+app.command("simulate")(simulate)
+app.command("carrier")(carrier)
 app.command("migrate")(migrate)
 app.add_typer(contracts_app, name="contracts")
 

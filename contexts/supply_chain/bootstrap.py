@@ -1,4 +1,9 @@
-"""The supply chain's composition root: its container, its API and its migrations.
+"""The supply chain's composition root: its container and its processes.
+
+Processes (``dpmesh run supply_chain api|worker|relay``): ``create_app`` (the REST API,
+operational and analytical), ``run_worker`` (the faust stream processors that keep the
+data products current, plus the daily Parquet snapshots) and ``run_relay`` (the outbox
+relay on its own). ``upgrade_database`` migrates both databases.
 
 ``SupplyChainContainer`` is the one place where the context's parts meet. Override a
 provider to change a part, e.g. in a test::
@@ -25,14 +30,28 @@ The interfaces layer never imports this module: routes resolve providers by name
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from dependency_injector import containers, providers
 from fastapi import FastAPI
 
 from contexts.supply_chain.application import SYSTEM_CLOCK
 from contexts.supply_chain.application import command_handlers as build_command_handlers
+from contexts.supply_chain.application.analytics import ReplenishmentRequest
+from contexts.supply_chain.application.tracking import run_tracking_poller, track_shipments
+from contexts.supply_chain.domain.events import CONTEXT
+from contexts.supply_chain.infrastructure.acl.carrier import CarrierTrackingGateway
+from contexts.supply_chain.infrastructure.analytics.snapshots import write_snapshots
+from contexts.supply_chain.infrastructure.analytics.store import AnalyticsReadStore
+from contexts.supply_chain.infrastructure.external_services.carrier_client import (
+    CarrierClient,
+    CarrierSettings,
+)
 from contexts.supply_chain.infrastructure.persistence import migrations
 from contexts.supply_chain.infrastructure.persistence.idempotency import SqlIdempotencyStore
 from contexts.supply_chain.infrastructure.persistence.orm import outbox, start_mappers
@@ -47,15 +66,22 @@ from contexts.supply_chain.infrastructure.persistence.unit_of_work import (
 )
 from contexts.supply_chain.infrastructure.settings import SupplyChainSettings
 from contexts.supply_chain.interfaces.api import TAGS, routers
-from shared_kernel.application import MessageBus
+from contexts.supply_chain.interfaces.api.analytics import analytics_router
+from contexts.supply_chain.interfaces.streams.analytics import build_analytics
+from shared_kernel.application import Command, MessageBus
 from shared_kernel.infrastructure.database import create_engine, create_session_factory
 from shared_kernel.infrastructure.logging import configure_logging
+from shared_kernel.infrastructure.messaging.relay import OutboxRelay
 from shared_kernel.infrastructure.metrics import new_registry
 from shared_kernel.infrastructure.persistence.outbox import OutboxWriter
+from shared_kernel.infrastructure.settings import KafkaSettings
+from shared_kernel.infrastructure.streams import create_stream_app, serve
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.health import database_check
 
-__all__ = ["SupplyChainContainer", "create_app", "upgrade_database"]
+__all__ = ["SupplyChainContainer", "create_app", "run_relay", "run_worker", "upgrade_database"]
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 The operational API of Kestrel Devices' supply chain: warehouses, SKUs, suppliers,
@@ -99,6 +125,20 @@ class SupplyChainContainer(containers.DeclarativeContainer):
     shipping_reader = providers.Singleton(SqlShippingReader, engine)
     idempotency_store = providers.Singleton(SqlIdempotencyStore, engine)
 
+    kafka = providers.Singleton(KafkaSettings)
+    relay = providers.Singleton(
+        OutboxRelay.from_settings,
+        engine=engine,
+        table=outbox_table,
+        kafka=kafka,
+        settings=settings,
+        context=CONTEXT,
+        registry=metrics,
+    )
+    analytics_store = providers.Singleton(
+        AnalyticsReadStore, settings.provided.analytics_database_url
+    )
+
 
 def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
     """The supply chain's API (also a uvicorn ``--factory``).
@@ -115,20 +155,30 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
         configure_logging(settings.log_level, json=settings.log_json)
     start_mappers()
     engine = container.engine()
+    analytics_store: AnalyticsReadStore = container.analytics_store()
+    relay: OutboxRelay | None = container.relay() if settings.relay_in_api else None
+    if relay is not None:
+        container.after_commit.add_args(providers.Object(relay.wake))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_startup:
             await migrations.upgrade_database(engine)
+        await analytics_store.create_all()
+        if relay is not None:
+            await relay.start()
         try:
             yield
         finally:
+            if relay is not None:
+                await relay.stop()
+            await analytics_store.dispose()
             await engine.dispose()
 
     app = create_api(
         title="dpmesh supply chain",
         description=DESCRIPTION,
-        routers=routers(),
+        routers=[*routers(), analytics_router(lambda: analytics_store)],
         readiness_checks={"database": database_check(engine)},
         metrics=container.metrics(),
         tags=TAGS,
@@ -139,6 +189,98 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
 
 
 async def upgrade_database(container: SupplyChainContainer | None = None) -> None:
-    """Migrate the context's database to the newest revision (``dpmesh migrate``)."""
-    settings: SupplyChainSettings = (container or SupplyChainContainer()).settings()
+    """Migrate the operational database to the newest revision and create the read
+    store's tables (``dpmesh migrate``)."""
+    container = container or SupplyChainContainer()
+    settings: SupplyChainSettings = container.settings()
     await migrations.upgrade_database(settings.database_url)
+    store = AnalyticsReadStore(settings.analytics_database_url)
+    try:
+        await store.create_all()
+    finally:
+        await store.dispose()
+
+
+async def run_relay(stop: asyncio.Event, container: SupplyChainContainer | None = None) -> None:
+    """Publish the outbox until ``stop`` is set (``dpmesh run supply_chain relay``)."""
+    container = container or _process_container()
+    relay: OutboxRelay = container.relay()
+    await relay.start()
+    try:
+        await stop.wait()
+    finally:
+        await relay.stop()
+        await container.engine().dispose()
+
+
+async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None = None) -> None:
+    """Keep the data products current until ``stop`` is set (``dpmesh run ... worker``).
+
+    The faust app consumes the context's domain topics and upserts each product into
+    the read store (ADR 0001); a stock-out alert proposes a replenishment purchase
+    order through the context's own message bus, so the proposal leaves through the
+    outbox like any other command's events.
+    """
+    container = container or _process_container()
+    settings: SupplyChainSettings = container.settings()
+    kafka: KafkaSettings = container.kafka()
+    start_mappers()
+    store: AnalyticsReadStore = container.analytics_store()
+    await store.create_all()
+
+    async def propose(request: ReplenishmentRequest) -> object:
+        bus = container.message_bus()
+        return await bus.handle(request.as_command())
+
+    app = create_stream_app(f"{CONTEXT}-analytics", kafka)
+    streams = build_analytics(app, store, propose)
+    await streams.declare_output_topics(kafka)
+    background = [
+        asyncio.create_task(_write_snapshots_every(store, settings), name="snapshots"),
+    ]
+    carrier_settings = CarrierSettings()
+    carrier = CarrierClient.from_settings(carrier_settings) if carrier_settings.enabled else None
+    if carrier is not None:
+        gateway = CarrierTrackingGateway(carrier)
+
+        async def send(command: Command) -> object:
+            return await container.message_bus().handle(command)
+
+        async def track() -> object:
+            return await track_shipments(container.shipping_reader(), gateway, send)
+
+        background.append(
+            asyncio.create_task(
+                run_tracking_poller(track, carrier_settings.poll_interval_s, stop),
+                name="carrier-tracking",
+            )
+        )
+    try:
+        await serve(app, kafka, stop=stop)
+    finally:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if carrier is not None:
+            await carrier.aclose()
+        await store.dispose()
+        await container.engine().dispose()
+
+
+async def _write_snapshots_every(store: AnalyticsReadStore, settings: SupplyChainSettings) -> None:
+    """Rewrite today's snapshot periodically; a failed write is logged and retried."""
+    while True:
+        await asyncio.sleep(settings.snapshot_interval_s)
+        try:
+            await write_snapshots(store, settings.snapshot_dir, datetime.now(UTC).date())
+        except Exception:
+            logger.exception("writing the daily snapshots failed; retrying next round")
+
+
+def _process_container() -> SupplyChainContainer:
+    """The container of a process started from the CLI: environment settings, logs."""
+    container = SupplyChainContainer()
+    settings: SupplyChainSettings = container.settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return container

@@ -37,6 +37,7 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its databases and logs.")
     ] = Path("var/demo"),
     api_port: Annotated[int, typer.Option(help="Port of the supply_chain API.")] = 8101,
+    carrier_port: Annotated[int, typer.Option(help="Port of the fake carrier API.")] = 8190,
     simulate: Annotated[bool, typer.Option(help="Run the scenario simulator.")] = True,
 ) -> None:
     """Run the supply-chain demo: broker, API, relay, stream worker and simulator.
@@ -58,7 +59,8 @@ def demo(
             (state_dir / "logs").mkdir(parents=True, exist_ok=True)
             broker.start()
         _console.print(f"[green]✓[/] broker        {broker.bootstrap_servers}")
-        env = _environment(state_dir, broker.bootstrap_servers)
+        carrier_url = f"http://127.0.0.1:{carrier_port}"
+        env = _environment(state_dir, broker.bootstrap_servers, carrier_url)
         with _console.status("Migrating the supply_chain database..."):
             subprocess.run(
                 dpmesh_command("migrate", "supply_chain"),
@@ -69,6 +71,12 @@ def demo(
         _console.print("[green]✓[/] database      migrated")
         api_url = f"http://127.0.0.1:{api_port}"
         specs = [
+            ServiceSpec(
+                "carrier",
+                dpmesh_command("carrier", "--port", str(carrier_port)),
+                env,
+                health_url=f"{carrier_url}/healthz",
+            ),
             ServiceSpec(
                 "supply_chain-api",
                 dpmesh_command(
@@ -93,7 +101,7 @@ def demo(
             specs.append(
                 ServiceSpec(
                     "simulator",
-                    dpmesh_command("simulate", "--api", api_url),
+                    dpmesh_command("simulate", "--api", api_url, "--carrier", carrier_url),
                     env,
                     settle_s=0.5,
                 )
@@ -103,7 +111,7 @@ def demo(
                 service = supervisor.start(spec)
                 took = supervisor.wait_ready(service)
             _console.print(f"[green]✓[/] {spec.name:<13} ready in {took:.1f} s")
-        _console.print(_urls(api_url, broker.bootstrap_servers, state_dir))
+        _console.print(_urls(api_url, carrier_url, broker.bootstrap_servers, state_dir))
         _console.print(
             f"Up in {time.monotonic() - started:.1f} s. "
             + ("Press Ctrl-C to stop." if duration is None else f"Running for {duration:.0f} s.")
@@ -130,7 +138,7 @@ def demo(
         _console.print("[green]Demo stopped; no process left behind.[/]")
 
 
-def _environment(state_dir: Path, bootstrap: str) -> dict[str, str]:
+def _environment(state_dir: Path, bootstrap: str, carrier_url: str) -> dict[str, str]:
     database = (state_dir / "supply_chain.db").resolve()
     analytics = (state_dir / "supply_chain_analytics.db").resolve()
     return {
@@ -138,19 +146,28 @@ def _environment(state_dir: Path, bootstrap: str) -> dict[str, str]:
         # The embedded broker has no InitProducerId: no idempotence, no transactions.
         "KAFKA_IDEMPOTENT_PRODUCER": "false",
         "KAFKA_EXACTLY_ONCE": "false",
+        # Group joins take about half the session timeout on the embedded broker.
+        "KAFKA_SESSION_TIMEOUT_MS": "2000",
+        "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        "KAFKA_REBALANCE_TIMEOUT_MS": "2000",
+        # Relay and API are separate processes on SQLite: a short poll replaces NOTIFY.
+        "SUPPLY_CHAIN_RELAY_POLL_INTERVAL_S": "0.05",
+        "SUPPLY_CHAIN_SNAPSHOT_INTERVAL_S": "30",
+        "SUPPLY_CHAIN_CARRIER_API_URL": carrier_url,
+        "SUPPLY_CHAIN_CARRIER_POLL_INTERVAL_S": "5",
         "SUPPLY_CHAIN_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "SUPPLY_CHAIN_ANALYTICS_DATABASE_URL": f"sqlite+aiosqlite:///{analytics}",
         "SUPPLY_CHAIN_SNAPSHOT_DIR": str((state_dir / "snapshots").resolve()),
-        "DPMESH_LOG_JSON": "true",
     }
 
 
-def _urls(api_url: str, bootstrap: str, state_dir: Path) -> Table:
+def _urls(api_url: str, carrier_url: str, bootstrap: str, state_dir: Path) -> Table:
     table = Table(title="dpmesh demo", show_header=False, expand=False)
     table.add_row("Supply chain API", f"{api_url}/docs")
     table.add_row("Inventory levels", f"{api_url}/api/v1/products/inventory-levels")
     table.add_row("Supplier performance", f"{api_url}/api/v1/products/supplier-performance")
     table.add_row("Alerts", f"{api_url}/api/v1/products/alerts")
+    table.add_row("Fake carrier", carrier_url)
     table.add_row("Kafka bootstrap", bootstrap)
     table.add_row("Logs", str(state_dir / "logs"))
     return table

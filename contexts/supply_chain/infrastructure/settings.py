@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared_kernel.infrastructure.settings import ContextSettings
@@ -16,6 +17,10 @@ class SupplyChainSettings(ContextSettings):
     revision as it starts (handy for ``uvicorn --factory`` on one instance). It is off
     by default: ``dpmesh run`` and ``dpmesh migrate`` migrate before starting, and with
     several replicas the migration belongs to the deployment, run once.
+
+    The worker rewrites today's Parquet snapshot of every product each
+    ``snapshot_interval_s`` under ``snapshot_dir`` (one folder per product and day), so
+    the last write of a day is that day's snapshot.
     """
 
     model_config = SettingsConfigDict(env_prefix="SUPPLY_CHAIN_", extra="ignore")
@@ -23,3 +28,10 @@ class SupplyChainSettings(ContextSettings):
     database_url: str = "sqlite+aiosqlite:///./var/supply_chain.db"
     analytics_database_url: str = "sqlite+aiosqlite:///./var/supply_chain_analytics.db"
     migrate_on_startup: bool = False
+    relay_in_api: bool = Field(
+        default=False,
+        description="Run the outbox relay inside the API process (woken on each commit) "
+        "instead of as its own process.",
+    )
+    snapshot_dir: str = "./var/snapshots/supply_chain"
+    snapshot_interval_s: float = Field(default=60.0, gt=0)

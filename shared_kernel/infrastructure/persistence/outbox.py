@@ -24,9 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    func,
     insert,
-    select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,7 +84,7 @@ def inbox_table(metadata: MetaData, name: str = "inbox") -> Table:
 class OutboxWriter:
     """Turns domain events into outbox rows inside the caller's transaction.
 
-    On PostgreSQL it also issues ``pg_notify`` on :func:`outbox_channel` in that
+    On PostgreSQL it also issues ``NOTIFY`` on :func:`outbox_channel` in that
     transaction; PostgreSQL delivers it at commit, and only then, so a relay in
     another process wakes as soon as the rows are visible (``notify=False`` to opt
     out). SQLite has no such channel: relays there poll.
@@ -98,6 +96,8 @@ class OutboxWriter:
         self.table = table
         self._topic_for = topic_for
         self._notify = notify
+        channel = outbox_channel(table).replace('"', '""')
+        self._notify_sql = f'NOTIFY "{channel}"'
 
     def rows(self, events: Sequence[DomainEvent]) -> list[dict[str, Any]]:
         now = datetime.now(UTC)
@@ -127,4 +127,5 @@ class OutboxWriter:
             return
         await session.execute(insert(self.table), self.rows(events))
         if self._notify and session.get_bind().dialect.name == "postgresql":
-            await session.execute(select(func.pg_notify(outbox_channel(self.table), "")))
+            connection = await session.connection()
+            await connection.exec_driver_sql(self._notify_sql)

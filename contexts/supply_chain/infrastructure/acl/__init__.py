@@ -1,0 +1,1 @@
+"""Anti-corruption layers: models of other systems' data, translated into ours."""

@@ -1,0 +1,1 @@
+"""Demo companions: a fake carrier tracking API and the scenario simulator."""

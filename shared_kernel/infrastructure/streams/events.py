@@ -1,0 +1,235 @@
+"""CloudEvents for faust agents: decode each message, dead-letter what cannot be used.
+
+faust hands an agent raw bytes (topics from ``event_topic`` use the ``raw``
+serializer); the envelope is in the ``ce_*`` headers. These helpers decode every
+message with :func:`~shared_kernel.infrastructure.messaging.cloudevents.decode`,
+send the ones that fail to ``<topic>.dlq`` and go on with the next message. Dead
+letters have the same shape as those of ``EventConsumer`` (see
+``shared_kernel.infrastructure.messaging.dead_letter``): the original key, value and
+headers, plus ``dlq_reason``, ``dlq_origin_*``, ``dlq_consumer`` (the app id) and
+``dlq_failed_at``. A dead letter is acknowledged by the broker before the agent
+moves on, so its offset is never committed before the copy exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from faust.types import AppT, EventT, StreamT
+
+from shared_kernel.infrastructure.logging import bind_correlation_id
+from shared_kernel.infrastructure.messaging.cloudevents import (
+    EventEnvelope,
+    MalformedEvent,
+    decode,
+)
+from shared_kernel.infrastructure.messaging.consumer import PERMANENT_ERRORS
+from shared_kernel.infrastructure.messaging.dead_letter import (
+    DeadLetter,
+    dead_letter_headers,
+    dead_letter_topic,
+)
+from shared_kernel.infrastructure.streams.idempotency import IdempotencyGuard
+
+__all__ = ["EventHandler", "cloud_events", "dead_letter", "process_events"]
+
+EventHandler = Callable[[EventEnvelope], Awaitable[None] | None]
+
+DEAD_LETTER_BACKOFF_S = 0.1
+DEAD_LETTER_BACKOFF_MAX_S = 5.0
+
+logger = logging.getLogger(__name__)
+
+
+async def cloud_events(
+    stream: StreamT[Any], *, guard: IdempotencyGuard | None = None
+) -> AsyncIterator[EventEnvelope]:
+    """Iterate the decoded events of ``stream``; malformed messages go to the dead letters.
+
+    With a ``guard``, duplicates are skipped, and an event is recorded as applied
+    when the loop asks for the next one, that is after the loop body finished
+    without raising (a ``break`` leaves the last event unrecorded). An exception in
+    the body ends the loop: faust logs it, acks the message and restarts the agent,
+    without a dead letter. Use :func:`process_events` to have failures retried and
+    dead-lettered.
+    """
+    async for event in stream.events():
+        envelope = await _decode_or_dead_letter(stream.app, event)
+        if envelope is None or _is_duplicate(guard, envelope):
+            continue
+        bind_correlation_id(envelope.extensions.get("correlationid") or envelope.id)
+        yield envelope
+        # Resumed: the loop body finished and asks for the next event. Recorded now,
+        # while this event is still current, so the entry lands in its partition.
+        if guard is not None:
+            guard.record(envelope)
+
+
+async def process_events(
+    stream: StreamT[Any],
+    handle: EventHandler,
+    *,
+    guard: IdempotencyGuard | None = None,
+    max_attempts: int = 5,
+    retry_backoff_s: float = 0.1,
+    retry_backoff_max_s: float = 2.0,
+) -> None:
+    """Call ``handle`` for each new event of ``stream``, in order; never stop on a bad one.
+
+    ``handle`` may be sync or async. The failure policy is ``EventConsumer``'s:
+
+    - ``MalformedEvent``, ``PermanentEventError`` or ``pydantic.ValidationError``:
+      dead-lettered at once;
+    - any other exception is taken as transient and retried with capped exponential
+      backoff, ``max_attempts`` calls in all, then dead-lettered with the last error.
+      The partition waits meanwhile, so the order of each key holds.
+
+    A failed event is not recorded by the guard. A handler must validate before it
+    changes a table: a retry runs it again from the start.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    async for event in stream.events():
+        envelope = await _decode_or_dead_letter(stream.app, event)
+        if envelope is None or _is_duplicate(guard, envelope):
+            continue
+        bind_correlation_id(envelope.extensions.get("correlationid") or envelope.id)
+        failure = await _handle_with_retries(
+            handle, envelope, max_attempts, retry_backoff_s, retry_backoff_max_s
+        )
+        if failure is not None:
+            await dead_letter(stream.app, event, failure)
+        elif guard is not None:
+            guard.record(envelope)
+
+
+async def dead_letter(app: AppT, event: EventT[Any], reason: str) -> None:
+    """Copy ``event``'s message to ``<topic>.dlq`` with where it came from and why.
+
+    Sent with the app's producer and awaited until the broker acknowledges it,
+    retried with capped backoff while it fails (the broker away): an exception out
+    of an agent makes faust acknowledge the message and move on, so giving up here
+    would drop it. Only a stopping app ends the retries, with the error.
+    """
+    message = event.message
+    letter = DeadLetter(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=_header_pairs(message.headers),
+        reason=reason,
+        consumer=str(app.conf.id),
+    )
+    topic = dead_letter_topic(letter.topic)
+    # Kafka needs a key or a value; an empty record is kept as an empty value.
+    value = letter.value if letter.value is not None or letter.key is not None else b""
+    delay = DEAD_LETTER_BACKOFF_S
+    while True:
+        try:
+            await app.producer.send_and_wait(
+                topic,
+                letter.key,
+                value,
+                partition=None,
+                timestamp=None,
+                headers=dead_letter_headers(letter, datetime.now(UTC)),
+            )
+            break
+        except Exception as exc:
+            if app.should_stop:
+                raise
+            logger.warning(
+                "dead letter for %s[%s]@%s not written, retrying in %.1f s: %s",
+                letter.topic,
+                letter.partition,
+                letter.offset,
+                delay,
+                _describe(exc),
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, DEAD_LETTER_BACKOFF_MAX_S)
+    logger.warning(
+        "dead-lettered %s[%s]@%s: %s",
+        letter.topic,
+        letter.partition,
+        letter.offset,
+        reason[:200],
+    )
+
+
+async def _handle_with_retries(
+    handle: EventHandler,
+    envelope: EventEnvelope,
+    max_attempts: int,
+    backoff_s: float,
+    backoff_max_s: float,
+) -> str | None:
+    """None once ``handle`` succeeded, else the dead-letter reason."""
+    delay = backoff_s
+    attempt = 1
+    while True:
+        try:
+            outcome = handle(envelope)
+            if inspect.isawaitable(outcome):
+                await outcome
+            return None
+        except PERMANENT_ERRORS as exc:
+            return f"{_kind(exc)}: {_describe(exc)}"
+        except Exception as exc:
+            if attempt >= max_attempts:
+                logger.exception("event %s failed %d times", envelope.id, attempt)
+                return f"gave up after {attempt} attempts: {_describe(exc)}"
+            logger.warning(
+                "event %s failed (attempt %d of %d), retrying in %.2f s: %s",
+                envelope.id,
+                attempt,
+                max_attempts,
+                delay,
+                _describe(exc),
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, backoff_max_s)
+        attempt += 1
+
+
+async def _decode_or_dead_letter(app: AppT, event: EventT[Any]) -> EventEnvelope | None:
+    message = event.message
+    try:
+        return decode(_header_pairs(message.headers), message.key, message.value)
+    except MalformedEvent as exc:
+        await dead_letter(app, event, f"malformed: {exc.reason}")
+        return None
+
+
+def _is_duplicate(guard: IdempotencyGuard | None, envelope: EventEnvelope) -> bool:
+    if guard is None or not guard.is_duplicate(envelope):
+        return False
+    logger.info("skipped duplicate event %s (%s) key=%s", envelope.id, envelope.type, envelope.key)
+    return True
+
+
+def _kind(exc: BaseException) -> str:
+    return "malformed" if isinstance(exc, MalformedEvent) else "permanent"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, MalformedEvent):
+        return exc.reason
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _header_pairs(
+    headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None,
+) -> list[tuple[str, bytes]]:
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return [(str(name), bytes(value)) for name, value in headers.items()]
+    return [(str(name), bytes(value)) for name, value in headers]

@@ -1,0 +1,1 @@
+"""The event backbone end to end: outbox relay, Kafka, idempotent consumers."""
