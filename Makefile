@@ -7,9 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := dev,embedded
 PYTEST_ARGS ?=
+# The data product standards' linters pin older pydantic/typer than the app: own virtualenv.
+TOOLS       := .tools/venv
+TOOLS_STAMP := $(TOOLS)/.installed
+LINT_TOOLS  := 'datacontract-cli>=1.2.8,<1.3' 'dataproduct-cli>=0.3.2,<0.4'
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck imports fmt bench clean
+.PHONY: help install demo test lint typecheck imports lint-descriptors fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,12 +25,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
+$(TOOLS_STAMP):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet $(LINT_TOOLS)
+	@touch $(TOOLS_STAMP)
+
 install: $(STAMP) ## Create .venv and install dpmesh with its dev and embedded extras
 
 demo: $(STAMP) ## Run the supply-chain demo locally (embedded broker, SQLite; no Docker)
 	$(BIN)/dpmesh demo
 
-test: lint typecheck imports ## Everything CI checks: lint, types, architecture, the whole test suite
+test: lint typecheck imports lint-descriptors ## Everything CI checks: lint, types, architecture, descriptors, the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff lint and format check
@@ -39,6 +49,9 @@ typecheck: $(STAMP) ## mypy (strict for shared_kernel and every domain/applicati
 imports: $(STAMP) ## import-linter architecture contracts
 	$(BIN)/lint-imports --no-cache
 
+lint-descriptors: $(STAMP) $(TOOLS_STAMP) ## Lint data product descriptors with the ODPS/ODCS linters
+	$(BIN)/python -m dpmesh.governance.lint_descriptors --tools $(TOOLS)/bin
+
 fmt: $(STAMP) ## Format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -47,4 +60,4 @@ bench: $(STAMP) ## Benchmarks (not tests): print figures against a same-run base
 	$(BIN)/python -m bench.backbone
 
 clean: ## Remove the virtualenv, caches and demo state
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis var

@@ -10,6 +10,7 @@ import typer
 
 from dpmesh.commands.broker import broker
 from dpmesh.commands.carrier import carrier
+from dpmesh.commands.catalog import catalog
 from dpmesh.commands.contracts import app as contracts_app
 from dpmesh.commands.demo import demo
 from dpmesh.commands.run import migrate, run
@@ -38,6 +39,10 @@ app.command("run")(run)
 app.command("demo")(demo)
 app.command("simulate")(simulate)
 app.command("carrier")(carrier)
+app.command(
+    "catalog",
+    epilog="Examples:\n\n  dpmesh catalog\n\n  dpmesh catalog --port 9100",
+)(catalog)
 app.command("migrate")(migrate)
 app.add_typer(contracts_app, name="contracts")
 

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from dpmesh.commands.product_contracts import app as products_app
 from dpmesh.governance import event_contracts
 from dpmesh.governance.event_contracts import (
     BreakingChangeError,
@@ -33,6 +34,8 @@ app = typer.Typer(
     help="Event contracts: the checked-in JSON Schema of every published event.",
     no_args_is_help=True,
 )
+
+app.add_typer(products_app, name="products")
 
 _console = Console()
 _error_console = Console(stderr=True)

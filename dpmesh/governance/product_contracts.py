@@ -31,7 +31,7 @@ import importlib
 import importlib.util
 import pkgutil
 import re
-from collections import Counter
+from collections import Counter, abc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -513,14 +513,10 @@ def _json_class_spec(cls: type, where: str) -> dict[str, Any]:
 
 
 def _is_sequence(origin: object) -> bool:
-    from collections import abc
-
     return origin in (abc.Sequence, abc.MutableSequence, abc.Iterable)
 
 
 def _is_mapping(origin: object) -> bool:
-    from collections import abc
-
     return origin in (abc.Mapping, abc.MutableMapping)
 
 

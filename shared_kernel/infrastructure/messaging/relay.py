@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import importlib
 import json
 import time
 import weakref
@@ -564,7 +563,8 @@ class OutboxRelay:
         if now - self._listen_attempted_at < _LISTEN_RETRY_S:
             return
         self._listen_attempted_at = now
-        asyncpg = importlib.import_module("asyncpg")  # PostgreSQL only; ships no type stubs
+        import asyncpg  # PostgreSQL only
+
         dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
             listener = await asyncpg.connect(dsn)
