@@ -36,6 +36,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from dependency_injector import containers, providers
 from fastapi import FastAPI
@@ -69,6 +70,11 @@ from contexts.supply_chain.interfaces.api import TAGS, routers
 from contexts.supply_chain.interfaces.api.analytics import analytics_router
 from contexts.supply_chain.interfaces.streams.analytics import build_analytics
 from shared_kernel.application import Command, MessageBus
+from shared_kernel.infrastructure.catalog_registration import (
+    CatalogError,
+    build_registrations,
+    register_products,
+)
 from shared_kernel.infrastructure.database import create_engine, create_session_factory
 from shared_kernel.infrastructure.logging import configure_logging
 from shared_kernel.infrastructure.messaging.relay import OutboxRelay
@@ -167,9 +173,18 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
         await analytics_store.create_all()
         if relay is not None:
             await relay.start()
+        registration = (
+            asyncio.create_task(_register_products(settings, container.kafka()))
+            if settings.catalog_url
+            else None
+        )
         try:
             yield
         finally:
+            if registration is not None:
+                registration.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await registration
             if relay is not None:
                 await relay.stop()
             await analytics_store.dispose()
@@ -186,6 +201,28 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
     )
     app.state.container = container
     return app
+
+
+DATAPRODUCT_DIR = Path(__file__).parent / "dataproduct"
+
+
+async def _register_products(settings: SupplyChainSettings, kafka: KafkaSettings) -> None:
+    """Announce the context's data products to the catalog, in the background so a
+    catalog that is down never delays the API; registering again is harmless."""
+    assert settings.catalog_url is not None
+    registrations = build_registrations(
+        DATAPRODUCT_DIR,
+        context=CONTEXT,
+        api_base_url=settings.public_api_url,
+        kafka_bootstrap_servers=kafka.bootstrap_servers,
+        snapshot_root=settings.snapshot_dir,
+    )
+    try:
+        urns = await register_products(settings.catalog_url, registrations)
+    except CatalogError:
+        logger.exception("registering the data products in the catalog failed")
+        return
+    logger.info("registered %d data products in the catalog", len(urns))
 
 
 async def upgrade_database(container: SupplyChainContainer | None = None) -> None:

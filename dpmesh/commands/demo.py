@@ -38,9 +38,10 @@ def demo(
     ] = Path("var/demo"),
     api_port: Annotated[int, typer.Option(help="Port of the supply_chain API.")] = 8101,
     carrier_port: Annotated[int, typer.Option(help="Port of the fake carrier API.")] = 8190,
+    catalog_port: Annotated[int, typer.Option(help="Port of the data product catalog.")] = 8100,
     simulate: Annotated[bool, typer.Option(help="Run the scenario simulator.")] = True,
 ) -> None:
-    """Run the supply-chain demo: broker, API, relay, stream worker and simulator.
+    """Run the supply-chain demo: broker, catalog, API, relay, worker, carrier, simulator.
 
     Examples:
 
@@ -60,7 +61,10 @@ def demo(
             broker.start()
         _console.print(f"[green]✓[/] broker        {broker.bootstrap_servers}")
         carrier_url = f"http://127.0.0.1:{carrier_port}"
+        catalog_url = f"http://127.0.0.1:{catalog_port}"
+        api_url = f"http://127.0.0.1:{api_port}"
         env = _environment(state_dir, broker.bootstrap_servers, carrier_url)
+        env |= {"SUPPLY_CHAIN_CATALOG_URL": catalog_url, "SUPPLY_CHAIN_PUBLIC_API_URL": api_url}
         with _console.status("Migrating the supply_chain database..."):
             subprocess.run(
                 dpmesh_command("migrate", "supply_chain"),
@@ -69,8 +73,19 @@ def demo(
                 capture_output=True,
             )
         _console.print("[green]✓[/] database      migrated")
-        api_url = f"http://127.0.0.1:{api_port}"
         specs = [
+            ServiceSpec(
+                "catalog",
+                dpmesh_command(
+                    "catalog",
+                    "--port",
+                    str(catalog_port),
+                    "--database-url",
+                    f"sqlite+aiosqlite:///{(state_dir / 'catalog.db').resolve()}",
+                ),
+                env,
+                health_url=f"{catalog_url}/healthz",
+            ),
             ServiceSpec(
                 "carrier",
                 dpmesh_command("carrier", "--port", str(carrier_port)),
@@ -111,7 +126,9 @@ def demo(
                 service = supervisor.start(spec)
                 took = supervisor.wait_ready(service)
             _console.print(f"[green]✓[/] {spec.name:<13} ready in {took:.1f} s")
-        _console.print(_urls(api_url, carrier_url, broker.bootstrap_servers, state_dir))
+        _console.print(
+            _urls(catalog_url, api_url, carrier_url, broker.bootstrap_servers, state_dir)
+        )
         _console.print(
             f"Up in {time.monotonic() - started:.1f} s. "
             + ("Press Ctrl-C to stop." if duration is None else f"Running for {duration:.0f} s.")
@@ -161,8 +178,11 @@ def _environment(state_dir: Path, bootstrap: str, carrier_url: str) -> dict[str,
     }
 
 
-def _urls(api_url: str, carrier_url: str, bootstrap: str, state_dir: Path) -> Table:
+def _urls(
+    catalog_url: str, api_url: str, carrier_url: str, bootstrap: str, state_dir: Path
+) -> Table:
     table = Table(title="dpmesh demo", show_header=False, expand=False)
+    table.add_row("Data product catalog", catalog_url)
     table.add_row("Supply chain API", f"{api_url}/docs")
     table.add_row("Inventory levels", f"{api_url}/api/v1/products/inventory-levels")
     table.add_row("Supplier performance", f"{api_url}/api/v1/products/supplier-performance")

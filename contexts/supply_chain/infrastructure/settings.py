@@ -34,4 +34,13 @@ class SupplyChainSettings(ContextSettings):
         "instead of as its own process.",
     )
     snapshot_dir: str = "./var/snapshots/supply_chain"
+    catalog_url: str | None = Field(
+        default=None,
+        description="Where the API registers the context's data products at start-up; "
+        "unset: no registration.",
+    )
+    public_api_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="This API's address as consumers reach it (registered in the catalog).",
+    )
     snapshot_interval_s: float = Field(default=60.0, gt=0)

@@ -1,0 +1,1 @@
+"""Tests of deploy/: the image, the compose stack and the database init script, offline."""
