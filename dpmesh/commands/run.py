@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -47,6 +48,10 @@ def run(
       SUPPLY_CHAIN_DATABASE_URL=postgresql+asyncpg://app@db/supply dpmesh run supply_chain relay
     """
     entry = _entry(name)
+    # aiosqlite and faust hand work between threads; the interpreter's default 5 ms
+    # switch interval adds that much to each handoff, which dominates freshness p99
+    # (docs/event-backbone.md, "Measured").
+    sys.setswitchinterval(0.001)
     bootstrap = entry.load()
     if migrate:
         _run_async(bootstrap.upgrade_database())
