@@ -68,7 +68,7 @@ from contexts.supply_chain.infrastructure.persistence.unit_of_work import (
 from contexts.supply_chain.infrastructure.settings import SupplyChainSettings
 from contexts.supply_chain.interfaces.api import TAGS, routers
 from contexts.supply_chain.interfaces.api.analytics import analytics_router
-from contexts.supply_chain.interfaces.streams.analytics import build_analytics
+from contexts.supply_chain.interfaces.streams.analytics import AnalyticsTopics, build_analytics
 from shared_kernel.application import Command, MessageBus
 from shared_kernel.infrastructure.catalog_registration import (
     CatalogError,
@@ -113,7 +113,12 @@ class SupplyChainContainer(containers.DeclarativeContainer):
     session_factory = providers.Singleton(create_session_factory, engine)
 
     outbox_table = providers.Object(outbox)
-    outbox_writer = providers.Singleton(OutboxWriter, outbox_table)
+    # Topic names in one place: the outbox routes by them, the worker reads them.
+    analytics_topics = providers.Object(AnalyticsTopics())
+    stream_app_id = providers.Object(f"{CONTEXT}-analytics")
+    outbox_writer = providers.Singleton(
+        OutboxWriter, outbox_table, topic_for=analytics_topics.provided.topic_for
+    )
     after_commit = providers.List()
 
     unit_of_work = providers.Factory(
@@ -269,8 +274,8 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
         bus = container.message_bus()
         return await bus.handle(request.as_command())
 
-    app = create_stream_app(f"{CONTEXT}-analytics", kafka)
-    streams = build_analytics(app, store, propose)
+    app = create_stream_app(container.stream_app_id(), kafka, datadir=settings.stream_datadir)
+    streams = build_analytics(app, store, propose, topics=container.analytics_topics())
     await streams.declare_output_topics(kafka)
     background = [
         asyncio.create_task(_write_snapshots_every(store, settings), name="snapshots"),

@@ -34,6 +34,9 @@ class SupplyChainSettings(ContextSettings):
         "instead of as its own process.",
     )
     snapshot_dir: str = "./var/snapshots/supply_chain"
+    stream_datadir: str | None = Field(
+        default=None, description="The faust worker's data folder (default ./var/faust/<app id>)."
+    )
     catalog_url: str | None = Field(
         default=None,
         description="Where the API registers the context's data products at start-up; "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,10 +33,16 @@ def pinned_clock() -> FixedClock:
 
 @pytest.fixture
 async def container(
-    database_url: str, pinned_clock: FixedClock
+    database_url: str, pinned_clock: FixedClock, tmp_path: Path
 ) -> AsyncIterator[SupplyChainContainer]:
-    """The context's container on an empty database (not migrated)."""
-    settings = SupplyChainSettings(database_url=database_url, migrate_on_startup=True)
+    """The context's container on an empty database (not migrated), its read store and
+    snapshots in the test's own folder."""
+    settings = SupplyChainSettings(
+        database_url=database_url,
+        analytics_database_url=f"sqlite+aiosqlite:///{tmp_path / 'analytics.db'}",
+        snapshot_dir=str(tmp_path / "snapshots"),
+        migrate_on_startup=True,
+    )
     container = SupplyChainContainer(
         settings=providers.Object(settings), clock=providers.Object(pinned_clock)
     )

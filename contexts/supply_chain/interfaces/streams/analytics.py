@@ -47,6 +47,7 @@ recognised and skipped. No separate guard table is needed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import weakref
@@ -87,13 +88,21 @@ from contexts.supply_chain.domain.events import CONTEXT, SupplyChainEvent, topic
 from contexts.supply_chain.domain.inventory.events import InventoryEvent
 from contexts.supply_chain.domain.purchasing.events import GoodsReceived, PurchaseOrderEvent
 from contexts.supply_chain.domain.shipping.events import ShipmentEvent
+from contexts.supply_chain.interfaces.streams.slis import (
+    MeasuredSink,
+    agent_measure,
+    dead_letter_hook,
+    measured_handler,
+)
 from shared_kernel.domain import DomainError
 from shared_kernel.infrastructure.messaging.cloudevents import EventEnvelope, encode
 from shared_kernel.infrastructure.messaging.producer import KeyPartitioner, context_source
 from shared_kernel.infrastructure.messaging.topics import ensure_topics
 from shared_kernel.infrastructure.serialization import event_from_json
 from shared_kernel.infrastructure.settings import KafkaSettings
+from shared_kernel.infrastructure.slo import SliRecorder
 from shared_kernel.infrastructure.streams import (
+    DeadLetterHook,
     PermanentEventError,
     event_topic,
     process_events,
@@ -142,6 +151,11 @@ class AnalyticsTopics:
     shipment: str = topic_of(ShipmentEvent)
     alerts: str = f"{CONTEXT}.alerts.v1"
 
+    def topic_for(self, event: SupplyChainEvent) -> str:
+        """The outbox's routing rule: the field named after the event's aggregate type."""
+        topic: str = getattr(self, event.aggregate_type)
+        return topic
+
 
 def build_analytics(
     app: faust.App,
@@ -152,6 +166,7 @@ def build_analytics(
     partitions: int | None = None,
     demand_window_days: int = 7,
     supplier_window_days: int = 30,
+    sli: SliRecorder | None = None,
 ) -> AnalyticsStreams:
     """Register the data products' topics, tables and agents on ``app``.
 
@@ -160,6 +175,9 @@ def build_analytics(
     Run the app with ``stream_worker``/``run_worker``, which create the source,
     internal and changelog topics; create the output topic with
     :meth:`AnalyticsStreams.declare_output_topics` first.
+
+    With ``sli``, the products' live SLIs are measured as the agents run (see
+    ``interfaces/streams/slis.py``).
     """
     return AnalyticsStreams(
         app,
@@ -170,6 +188,7 @@ def build_analytics(
         inventory=InventoryAnalytics(demand_window_days),
         suppliers=SupplierAnalytics(supplier_window_days),
         timelines=TimelineAnalytics(),
+        sli=sli,
     )
 
 
@@ -187,9 +206,11 @@ class AnalyticsStreams:
         inventory: InventoryAnalytics,
         suppliers: SupplierAnalytics,
         timelines: TimelineAnalytics,
+        sli: SliRecorder | None = None,
     ) -> None:
         self.app = app
-        self.sink = sink
+        self.sli = sli
+        self.sink: ProductSink = sink if sli is None else MeasuredSink(sink, sli)
         self.propose = propose
         self.topics = topics
         self.partitions = partitions
@@ -253,8 +274,17 @@ class AnalyticsStreams:
             except (UnusableFact, DomainError) as exc:
                 raise PermanentEventError(f"{type(exc).__name__}: {exc}") from exc
 
+        handler: Callable[[EventEnvelope], Awaitable[None]] = apply
+        on_dead_letter: DeadLetterHook | None = None
+        if self.sli is not None:
+            measure = agent_measure(name, dataclasses.asdict(self.topics))
+            handler = measured_handler(apply, self.sli, measure)
+            on_dead_letter = dead_letter_hook(self.sli, measure)
+
         async def agent(stream: faust.StreamT[Any]) -> None:
-            await process_events(stream, apply, max_attempts=MAX_ATTEMPTS)
+            await process_events(
+                stream, handler, max_attempts=MAX_ATTEMPTS, on_dead_letter=on_dead_letter
+            )
 
         stream_agent(self.app, source, name=f"{CONTEXT}.analytics.{name}")(agent)
 
