@@ -13,8 +13,10 @@ from dpmesh.commands.carrier import carrier
 from dpmesh.commands.catalog import catalog
 from dpmesh.commands.contracts import app as contracts_app
 from dpmesh.commands.demo import demo
-from dpmesh.commands.run import migrate, run
+from dpmesh.commands.run import migrate, run, snapshot
 from dpmesh.commands.simulate import simulate
+from dpmesh.commands.sql import sql
+from dpmesh.commands.status import status
 
 app = typer.Typer(
     name="dpmesh",
@@ -39,6 +41,9 @@ app.command("run")(run)
 app.command("demo")(demo)
 app.command("simulate")(simulate)
 app.command("carrier")(carrier)
+app.command("snapshot")(snapshot)
+app.command("sql")(sql)
+app.command("status")(status)
 app.command(
     "catalog",
     epilog="Examples:\n\n  dpmesh catalog\n\n  dpmesh catalog --port 9100",

@@ -35,7 +35,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from dependency_injector import containers, providers
@@ -85,7 +85,14 @@ from shared_kernel.infrastructure.streams import create_stream_app, serve
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.health import database_check
 
-__all__ = ["SupplyChainContainer", "create_app", "run_relay", "run_worker", "upgrade_database"]
+__all__ = [
+    "SupplyChainContainer",
+    "create_app",
+    "run_relay",
+    "run_worker",
+    "upgrade_database",
+    "write_daily_snapshot",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +325,21 @@ async def _write_snapshots_every(store: AnalyticsReadStore, settings: SupplyChai
             await write_snapshots(store, settings.snapshot_dir, datetime.now(UTC).date())
         except Exception:
             logger.exception("writing the daily snapshots failed; retrying next round")
+
+
+async def write_daily_snapshot(
+    day: date | None = None, container: SupplyChainContainer | None = None
+) -> dict[str, Path]:
+    """Write ``day``'s (default today's) Parquet snapshot of every product now
+    (``dpmesh snapshot supply_chain``); the files written, by product."""
+    container = container or SupplyChainContainer()
+    settings: SupplyChainSettings = container.settings()
+    store: AnalyticsReadStore = container.analytics_store()
+    try:
+        await store.create_all()
+        return await write_snapshots(store, settings.snapshot_dir, day or datetime.now(UTC).date())
+    finally:
+        await store.dispose()
 
 
 def _process_container() -> SupplyChainContainer:

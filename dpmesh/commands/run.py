@@ -6,7 +6,9 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -67,7 +69,7 @@ def run(
 
 
 def migrate(name: ContextArg) -> None:
-    """Upgrade a context's database to the newest schema (Alembic, to head).
+    """Upgrade a context's databases to the newest schema (Alembic, to head).
 
     Example:
 
@@ -76,6 +78,31 @@ def migrate(name: ContextArg) -> None:
     bootstrap = _entry(name).load()
     _run_async(bootstrap.upgrade_database())
     _console.print(f"[green]{name}: database is at the newest schema.[/]")
+
+
+def snapshot(
+    name: ContextArg,
+    day: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Snapshot day (default today).")
+    ] = None,
+) -> None:
+    """Write a day's Parquet snapshot of every data product of a context, now.
+
+    Examples:
+
+      dpmesh snapshot supply_chain
+
+      SUPPLY_CHAIN_SNAPSHOT_DIR=var/demo/snapshots dpmesh snapshot supply_chain --day 2026-11-27
+    """
+    bootstrap = _entry(name).load()
+
+    async def main() -> dict[str, Path]:
+        written: dict[str, Path] = await bootstrap.write_daily_snapshot(day.date() if day else None)
+        return written
+
+    written = asyncio.run(main())
+    for product, path in written.items():
+        _console.print(f"[green]✓[/] {product:<22} {path}")
 
 
 def _entry(name: str) -> Any:

@@ -1,0 +1,351 @@
+"""The platform's token endpoint: OAuth 2.0 client credentials (RFC 6749 §4.4).
+
+``POST /oauth/token`` with an ``application/x-www-form-urlencoded`` body::
+
+    grant_type=client_credentials&scope=<space-separated subset, optional>
+
+and the client's credentials either in HTTP Basic (``Authorization: Basic``, RFC 6749
+§2.3.1, the recommended way) or as ``client_id`` and ``client_secret`` form fields, never
+both. The answer is RFC 6749 §5.1 JSON (``access_token``, ``token_type: Bearer``,
+``expires_in``, ``scope``) with ``Cache-Control: no-store``; errors are §5.2 JSON
+(``{"error": ..., "error_description": ...}``), not problem documents, because OAuth
+client libraries read that shape:
+
+- ``invalid_request`` (400): a parameter missing or repeated, a wrong content type, two
+  ways of authenticating at once;
+- ``invalid_client`` (401, with ``WWW-Authenticate: Basic``): unknown client or wrong
+  secret; the two are not told apart;
+- ``unsupported_grant_type`` (400): any grant but ``client_credentials``;
+- ``invalid_scope`` (400): a scope the client may not have (the description names it).
+
+Without ``scope`` the token carries every scope the client is allowed. The token is an
+HS256 JWT (RFC 9068 profile: ``typ: at+jwt``; claims ``iss``, ``aud``, ``sub`` and
+``client_id`` = the client, ``scope``, ``iat``, ``nbf``, ``exp``, ``jti``) that every
+API verifies with :class:`shared_kernel.interfaces.auth.Authenticator`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import parse_qsl, unquote_plus
+
+import jwt
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from fastapi.security.utils import get_authorization_scheme_param
+from pydantic import SecretStr
+
+from shared_kernel.interfaces.auth import (
+    ALGORITHM,
+    LOCAL,
+    TOKEN_TYPE,
+    AuthSettings,
+    OAuthClient,
+)
+
+__all__ = [
+    "CLIENT_CREDENTIALS",
+    "DEMO_CLIENTS",
+    "TOKEN_PATH",
+    "issue_token",
+    "resolve_clients",
+    "token_router",
+]
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PATH: Final = "/oauth/token"
+CLIENT_CREDENTIALS: Final = "client_credentials"
+FORM: Final = "application/x-www-form-urlencoded"
+MAX_BODY_BYTES: Final = 8192
+_NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+Clock = Callable[[], datetime]
+
+#: Products of the supply chain, each readable with its own scope (the ``accessScope``
+#: of its output ports in ``contexts/supply_chain/dataproduct/*.odps.yaml``).
+_PRODUCT_SCOPES: Final = (
+    "supply_chain:inventory-levels:read",
+    "supply_chain:supplier-performance:read",
+    "supply_chain:alerts:read",
+    "supply_chain:delivery-timelines:read",
+)
+_OPERATIONS_READ: Final = "supply_chain:operations:read"
+_OPERATIONS_WRITE: Final = "supply_chain:operations:write"
+
+#: Demonstration clients, used only in the ``local`` environment and only while
+#: ``DPMESH_AUTH_CLIENTS`` is not set. Their secrets are published in the docs
+#: (docs/access-control.md): never use them anywhere else.
+DEMO_CLIENTS: Final[Mapping[str, OAuthClient]] = {
+    "demo-analyst": OAuthClient(
+        secret=SecretStr("demo-analyst-secret"),
+        scopes=list(_PRODUCT_SCOPES),
+        description="Reads every supply chain data product; no operational access.",
+    ),
+    "demo-operator": OAuthClient(
+        secret=SecretStr("demo-operator-secret"),
+        scopes=[_OPERATIONS_READ, _OPERATIONS_WRITE],
+        description="Runs the supply chain's operations (warehouses, orders, shipments).",
+    ),
+    "demo-dashboard": OAuthClient(
+        secret=SecretStr("demo-dashboard-secret"),
+        scopes=[*_PRODUCT_SCOPES, _OPERATIONS_READ],
+        description="Read-only: every data product and the operational resources.",
+    ),
+}
+
+
+def resolve_clients(settings: AuthSettings) -> Mapping[str, OAuthClient]:
+    """The configured clients; the demo clients when none are and this is ``local``."""
+    if settings.clients:
+        return settings.clients
+    if settings.environment == LOCAL:
+        logger.warning(
+            "no DPMESH_AUTH_CLIENTS configured: the token endpoint serves the demo clients "
+            "(%s) whose secrets are public; configure real clients outside a laptop",
+            ", ".join(DEMO_CLIENTS),
+        )
+        return DEMO_CLIENTS
+    return {}
+
+
+def issue_token(
+    settings: AuthSettings,
+    client_id: str,
+    scopes: Sequence[str],
+    *,
+    now: datetime,
+    ttl_s: int | None = None,
+) -> str:
+    """A signed access token for ``client_id`` with ``scopes``, valid from ``now``."""
+    ttl = settings.token_ttl_s if ttl_s is None else ttl_s
+    issued = int(now.timestamp())
+    claims: dict[str, Any] = {
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "sub": client_id,
+        "client_id": client_id,
+        "scope": " ".join(scopes),
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(
+        claims, settings.signing_key(), algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE}
+    )
+
+
+class _OAuthError(Exception):
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+    def response(self) -> JSONResponse:
+        headers = dict(_NO_STORE)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="dpmesh", charset="UTF-8"'
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description},
+            status_code=self.status,
+            headers=headers,
+        )
+
+
+def _invalid_request(description: str) -> _OAuthError:
+    return _OAuthError(400, "invalid_request", description)
+
+
+_OPENAPI: Final[dict[str, Any]] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": [CLIENT_CREDENTIALS]},
+                        "scope": {
+                            "type": "string",
+                            "description": "Space-separated scopes; all allowed ones if left out.",
+                        },
+                        "client_id": {
+                            "type": "string",
+                            "description": "Only when not using HTTP Basic.",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "Only when not using HTTP Basic.",
+                        },
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "An access token (RFC 6749 §5.1)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["access_token", "token_type", "expires_in", "scope"],
+                        "properties": {
+                            "access_token": {"type": "string"},
+                            "token_type": {"type": "string", "enum": ["Bearer"]},
+                            "expires_in": {"type": "integer"},
+                            "scope": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        "400": {"description": "invalid_request, unsupported_grant_type or invalid_scope"},
+        "401": {"description": "invalid_client"},
+    },
+}
+
+
+def token_router(
+    settings: AuthSettings,
+    clients: Mapping[str, OAuthClient] | None = None,
+    *,
+    clock: Clock | None = None,
+) -> APIRouter:
+    """``POST /oauth/token`` for ``clients`` (default: :func:`resolve_clients`).
+
+    Without a signing key (``DPMESH_AUTH_JWT_SECRET``) the route still exists and
+    answers 503, so a platform can mount it unconditionally.
+    """
+    known = resolve_clients(settings) if clients is None else clients
+    now = clock or (lambda: datetime.now(UTC))
+    router = APIRouter(tags=["oauth"])
+    if settings.jwt_secret is None:
+        logger.warning("no DPMESH_AUTH_JWT_SECRET: %s answers 503", TOKEN_PATH)
+
+    @router.post(
+        TOKEN_PATH,
+        summary="Get an access token with the client-credentials grant (RFC 6749 §4.4)",
+        openapi_extra=_OPENAPI,
+        response_class=JSONResponse,
+    )
+    async def token(request: Request) -> JSONResponse:
+        if settings.jwt_secret is None:
+            return JSONResponse(
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": "token issuing is not configured",
+                },
+                status_code=503,
+                headers=_NO_STORE,
+            )
+        try:
+            form = await _form(request)
+            client_id = _authenticate(request, form, known)
+            scopes = _granted_scopes(form, known[client_id])
+        except _OAuthError as error:
+            if error.error == "invalid_client":
+                logger.info("token refused: %s", error.description)
+            return error.response()
+        moment = now()
+        access_token = issue_token(settings, client_id, scopes, now=moment)
+        return JSONResponse(
+            {
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": settings.token_ttl_s,
+                "scope": " ".join(scopes),
+            },
+            headers=_NO_STORE,
+        )
+
+    return router
+
+
+async def _form(request: Request) -> dict[str, str]:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != FORM:
+        raise _invalid_request(f"the request body must be {FORM}")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise _invalid_request("the request body is too large")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _invalid_request("the request body is not a valid form") from exc
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            # RFC 6749 §3.2: request parameters must not be included more than once.
+            raise _invalid_request(f"the parameter {name!r} is repeated")
+        form[name] = value
+    grant = form.get("grant_type")
+    if not grant:
+        raise _invalid_request("grant_type is required")
+    if grant != CLIENT_CREDENTIALS:
+        raise _OAuthError(
+            400, "unsupported_grant_type", f"only {CLIENT_CREDENTIALS} is supported here"
+        )
+    return form
+
+
+def _authenticate(
+    request: Request, form: Mapping[str, str], clients: Mapping[str, OAuthClient]
+) -> str:
+    """The id of the client whose credentials the request carries."""
+    scheme, encoded = get_authorization_scheme_param(request.headers.get("authorization"))
+    in_form = "client_id" in form or "client_secret" in form
+    if scheme:
+        if scheme.lower() != "basic":
+            raise _OAuthError(401, "invalid_client", f"unsupported authentication {scheme}")
+        if in_form:
+            raise _invalid_request("authenticate with HTTP Basic or the form, not both")
+        client_id, secret = _basic(encoded)
+    elif in_form:
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+    else:
+        raise _OAuthError(401, "invalid_client", "no client credentials were sent")
+    client = clients.get(client_id)
+    # Compare against something even for an unknown client, so timing does not tell.
+    expected = client.secret.get_secret_value() if client else "\0" * 32
+    if not hmac.compare_digest(secret.encode(), expected.encode()) or client is None:
+        raise _OAuthError(401, "invalid_client", "unknown client or wrong secret")
+    return client_id
+
+
+def _basic(encoded: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise _OAuthError(401, "invalid_client", "malformed Basic credentials") from exc
+    client_id, separator, secret = decoded.partition(":")
+    if not separator:
+        raise _OAuthError(401, "invalid_client", "malformed Basic credentials")
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _granted_scopes(form: Mapping[str, str], client: OAuthClient) -> list[str]:
+    allowed = list(dict.fromkeys(client.scopes))
+    requested = form.get("scope")
+    if requested is None:
+        return allowed
+    asked = list(dict.fromkeys(part for part in requested.split(" ") if part))
+    if not asked:
+        raise _OAuthError(400, "invalid_scope", "scope is empty")
+    refused = [scope for scope in asked if scope not in allowed]
+    if refused:
+        raise _OAuthError(
+            400, "invalid_scope", f"the client may not have the scope(s) {' '.join(refused)}"
+        )
+    return asked
