@@ -15,6 +15,7 @@ from shared_kernel.infrastructure.streams.app import (
     stream_agent,
 )
 from shared_kernel.infrastructure.streams.events import (
+    DeadLetterHook,
     EventHandler,
     cloud_events,
     dead_letter,
@@ -38,6 +39,7 @@ from shared_kernel.infrastructure.streams.worker import (
 )
 
 __all__ = [
+    "DeadLetterHook",
     "EventHandler",
     "IdempotencyGuard",
     "PermanentEventError",

@@ -36,9 +36,12 @@ from shared_kernel.infrastructure.messaging.dead_letter import (
 )
 from shared_kernel.infrastructure.streams.idempotency import IdempotencyGuard
 
-__all__ = ["EventHandler", "cloud_events", "dead_letter", "process_events"]
+__all__ = ["DeadLetterHook", "EventHandler", "cloud_events", "dead_letter", "process_events"]
 
 EventHandler = Callable[[EventEnvelope], Awaitable[None] | None]
+#: Told of each dead letter written: the event (None for a message that is not one)
+#: and the reason. For measurements (the dead-letter rate of a data product).
+DeadLetterHook = Callable[[EventEnvelope | None, str], Awaitable[None] | None]
 
 DEAD_LETTER_BACKOFF_S = 0.1
 DEAD_LETTER_BACKOFF_MAX_S = 5.0
@@ -78,6 +81,7 @@ async def process_events(
     max_attempts: int = 5,
     retry_backoff_s: float = 0.1,
     retry_backoff_max_s: float = 2.0,
+    on_dead_letter: DeadLetterHook | None = None,
 ) -> None:
     """Call ``handle`` for each new event of ``stream``, in order; never stop on a bad one.
 
@@ -91,11 +95,14 @@ async def process_events(
 
     A failed event is not recorded by the guard. A handler must validate before it
     changes a table: a retry runs it again from the start.
+
+    ``on_dead_letter`` is called after each dead letter is written; its own failures
+    are logged and never stop the stream.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     async for event in stream.events():
-        envelope = await _decode_or_dead_letter(stream.app, event)
+        envelope = await _decode_or_dead_letter(stream.app, event, on_dead_letter)
         if envelope is None or _is_duplicate(guard, envelope):
             continue
         bind_correlation_id(envelope.extensions.get("correlationid") or envelope.id)
@@ -104,8 +111,20 @@ async def process_events(
         )
         if failure is not None:
             await dead_letter(stream.app, event, failure)
+            await _tell(on_dead_letter, envelope, failure)
         elif guard is not None:
             guard.record(envelope)
+
+
+async def _tell(hook: DeadLetterHook | None, envelope: EventEnvelope | None, reason: str) -> None:
+    if hook is None:
+        return
+    try:
+        outcome = hook(envelope, reason)
+        if inspect.isawaitable(outcome):
+            await outcome
+    except Exception:
+        logger.exception("the dead-letter hook failed; the stream goes on")
 
 
 async def dead_letter(app: AppT, event: EventT[Any], reason: str) -> None:
@@ -199,12 +218,16 @@ async def _handle_with_retries(
         attempt += 1
 
 
-async def _decode_or_dead_letter(app: AppT, event: EventT[Any]) -> EventEnvelope | None:
+async def _decode_or_dead_letter(
+    app: AppT, event: EventT[Any], on_dead_letter: DeadLetterHook | None = None
+) -> EventEnvelope | None:
     message = event.message
     try:
         return decode(_header_pairs(message.headers), message.key, message.value)
     except MalformedEvent as exc:
-        await dead_letter(app, event, f"malformed: {exc.reason}")
+        reason = f"malformed: {exc.reason}"
+        await dead_letter(app, event, reason)
+        await _tell(on_dead_letter, None, reason)
         return None
 
 
