@@ -39,14 +39,26 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from dependency_injector import containers, providers
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from contexts.supply_chain.application import SYSTEM_CLOCK
 from contexts.supply_chain.application import command_handlers as build_command_handlers
-from contexts.supply_chain.application.analytics import ReplenishmentRequest
+from contexts.supply_chain.application.analytics import PRODUCTS, ReplenishmentRequest
 from contexts.supply_chain.application.tracking import run_tracking_poller, track_shipments
 from contexts.supply_chain.domain.events import CONTEXT
 from contexts.supply_chain.infrastructure.acl.carrier import CarrierTrackingGateway
+from contexts.supply_chain.infrastructure.analytics.descriptors import (
+    ProductDescriptor,
+    load_product_descriptors,
+    product_objectives,
+    product_scopes,
+    scope_descriptions,
+)
+from contexts.supply_chain.infrastructure.analytics.sli_store import (
+    SliSettings,
+    SliStore,
+    write_slis_every,
+)
 from contexts.supply_chain.infrastructure.analytics.snapshots import write_snapshots
 from contexts.supply_chain.infrastructure.analytics.store import AnalyticsReadStore
 from contexts.supply_chain.infrastructure.external_services.carrier_client import (
@@ -68,12 +80,15 @@ from contexts.supply_chain.infrastructure.persistence.unit_of_work import (
 from contexts.supply_chain.infrastructure.settings import SupplyChainSettings
 from contexts.supply_chain.interfaces.api import TAGS, routers
 from contexts.supply_chain.interfaces.api.analytics import analytics_router
+from contexts.supply_chain.interfaces.api.security import SCOPE_DESCRIPTIONS, secured_routers
+from contexts.supply_chain.interfaces.api.slo import read_meter_dependency, slo_router
 from contexts.supply_chain.interfaces.streams.analytics import AnalyticsTopics, build_analytics
 from shared_kernel.application import Command, MessageBus
 from shared_kernel.infrastructure.catalog_registration import (
     CatalogError,
     build_registrations,
     register_products,
+    send_heartbeat,
 )
 from shared_kernel.infrastructure.database import create_engine, create_session_factory
 from shared_kernel.infrastructure.logging import configure_logging
@@ -81,8 +96,10 @@ from shared_kernel.infrastructure.messaging.relay import OutboxRelay
 from shared_kernel.infrastructure.metrics import new_registry
 from shared_kernel.infrastructure.persistence.outbox import OutboxWriter
 from shared_kernel.infrastructure.settings import KafkaSettings
+from shared_kernel.infrastructure.slo import ReadMeter, SliMonitor, export_slis
 from shared_kernel.infrastructure.streams import create_stream_app, serve
 from shared_kernel.interfaces.app import create_api
+from shared_kernel.interfaces.auth import Authenticator, AuthSettings
 from shared_kernel.interfaces.health import database_check
 
 __all__ = [
@@ -157,6 +174,24 @@ class SupplyChainContainer(containers.DeclarativeContainer):
         AnalyticsReadStore, settings.provided.analytics_database_url
     )
 
+    # Access control (DPMESH_AUTH_*) and the products' descriptors (scopes, objectives).
+    auth_settings = providers.Singleton(AuthSettings)
+    product_descriptors = providers.Singleton(load_product_descriptors)
+    auth = providers.Singleton(
+        lambda settings, descriptors: Authenticator(
+            settings,
+            scope_descriptions={**SCOPE_DESCRIPTIONS, **scope_descriptions(descriptors)},
+        ),
+        auth_settings,
+        product_descriptors,
+    )
+    # Live SLIs (SUPPLY_CHAIN_SLI_*): measured by the worker, read meter in the API.
+    sli_settings = providers.Singleton(SliSettings)
+    sli_monitor = providers.Singleton(
+        SliMonitor, window=sli_settings.provided.window, products=PRODUCTS
+    )
+    read_meter = providers.Singleton(ReadMeter, window=sli_settings.provided.window)
+
 
 def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
     """The supply chain's API (also a uvicorn ``--factory``).
@@ -177,6 +212,15 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
     relay: OutboxRelay | None = container.relay() if settings.relay_in_api else None
     if relay is not None:
         container.after_commit.add_args(providers.Object(relay.wake))
+    auth: Authenticator = container.auth()
+    auth.warn_if_disabled("the supply chain API")
+    descriptors: dict[str, ProductDescriptor] = container.product_descriptors()
+    sli_settings: SliSettings = container.sli_settings()
+    read_meter: ReadMeter = container.read_meter()
+    sli_store = SliStore(analytics_store.engine)
+    scopes = product_scopes(descriptors)
+    objectives = product_objectives(descriptors)
+    export_slis(container.metrics(), meter=read_meter, objectives=objectives)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -205,7 +249,22 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
     app = create_api(
         title="dpmesh supply chain",
         description=DESCRIPTION,
-        routers=[*routers(), analytics_router(lambda: analytics_store)],
+        routers=secured_routers(
+            auth,
+            operational=routers(),
+            products=analytics_router(lambda: analytics_store),
+            slo=slo_router(
+                lambda: sli_store,
+                objectives,
+                objectives_source={p: d.objectives_source for p, d in descriptors.items()},
+                product_scopes=scopes,
+                read_meter=read_meter,
+                stale_after=sli_settings.stale_after,
+                window=sli_settings.window,
+            ),
+            product_scopes=scopes,
+            per_product=lambda product: [Depends(read_meter_dependency(read_meter, product))],
+        ),
         readiness_checks={"database": database_check(engine)},
         metrics=container.metrics(),
         tags=TAGS,
@@ -281,12 +340,29 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
         bus = container.message_bus()
         return await bus.handle(request.as_command())
 
+    monitor: SliMonitor = container.sli_monitor()
+    sli_settings: SliSettings = container.sli_settings()
+    export_slis(
+        container.metrics(),
+        monitor=monitor,
+        objectives=product_objectives(container.product_descriptors()),
+    )
     app = create_stream_app(container.stream_app_id(), kafka, datadir=settings.stream_datadir)
-    streams = build_analytics(app, store, propose, topics=container.analytics_topics())
+    streams = build_analytics(app, store, propose, topics=container.analytics_topics(), sli=monitor)
     await streams.declare_output_topics(kafka)
     background = [
         asyncio.create_task(_write_snapshots_every(store, settings), name="snapshots"),
+        asyncio.create_task(
+            write_slis_every(monitor, SliStore(store.engine), sli_settings), name="slis"
+        ),
     ]
+    if settings.catalog_url:
+        background.append(
+            asyncio.create_task(
+                _heartbeats_every(monitor, settings.catalog_url, sli_settings.interval_s),
+                name="catalog-heartbeats",
+            )
+        )
     carrier_settings = CarrierSettings()
     carrier = CarrierClient.from_settings(carrier_settings) if carrier_settings.enabled else None
     if carrier is not None:
@@ -315,6 +391,17 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
             await carrier.aclose()
         await store.dispose()
         await container.engine().dispose()
+
+
+async def _heartbeats_every(monitor: SliMonitor, catalog_url: str, interval_s: float) -> None:
+    """Report each product's live SLIs to the catalog, which judges them against the
+    objectives of the product's contract; a catalog that is down is retried next round."""
+    while True:
+        await asyncio.sleep(interval_s)
+        for snapshot in monitor.snapshots():
+            await send_heartbeat(
+                catalog_url, f"urn:dpmesh:{CONTEXT}:{snapshot.product}", slis=snapshot.slis()
+            )
 
 
 async def _write_snapshots_every(store: AnalyticsReadStore, settings: SupplyChainSettings) -> None:

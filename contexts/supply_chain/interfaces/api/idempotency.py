@@ -17,6 +17,10 @@ answered from the winner's record; a key whose response is not recorded yet answ
 The routes of a router built with ``route_class=IdempotentRoute`` get this for every
 POST; the store comes from the app's container (``idempotency_store``) and the claim
 reaches the unit of work through ``request.state`` (see ``dependencies.message_bus``).
+
+The stored response is looked up by the route's ``idempotency_key`` dependency, which
+runs after the dependencies the route was included with (the access checks), so a
+replay is never served to a caller who may not send the command.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from shared_kernel.domain import Conflict, DomainError, InvalidValue
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 CLAIM_STATE = "idempotency_claim"
+#: ``(key, request hash, store)`` of a claimed key, for recording the response.
+PENDING_STATE = "idempotency_pending"
 #: Response headers worth replaying; the others describe the transport, not the result.
 KEPT_HEADERS = ("content-type", "etag", "location")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -69,7 +75,8 @@ class IdempotencyStore(Protocol):
     ) -> None: ...
 
 
-def idempotency_key(
+async def idempotency_key(
+    request: Request,
     key: Annotated[
         str | None,
         Header(
@@ -83,7 +90,31 @@ def idempotency_key(
         ),
     ] = None,
 ) -> None:
-    """Documents the header in OpenAPI; ``IdempotentRoute`` does the work."""
+    """Documents the header in OpenAPI and looks the key up.
+
+    A stored response ends the request here (``IdempotentRoute`` answers with it);
+    otherwise the key is claimed for the command's unit of work and the response is
+    recorded by ``IdempotentRoute`` after the command.
+    """
+    if key is None:
+        return
+    if not _KEY.fullmatch(key):
+        raise InvalidValue(HEADER, "must be 1 to 200 visible ASCII characters")
+    store: IdempotencyStore = request.app.state.container.idempotency_store()
+    fingerprint = await request_hash(request)
+    stored = await store.find(key)
+    if stored is not None:
+        raise _Replayed(replay(stored, fingerprint))
+    setattr(request.state, CLAIM_STATE, store.claim(key, fingerprint))
+    setattr(request.state, PENDING_STATE, (key, fingerprint, store))
+
+
+class _Replayed(Exception):
+    """Carries the recorded response out of the dependencies to ``IdempotentRoute``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("replayed")
+        self.response = response
 
 
 async def request_hash(request: Request) -> str:
@@ -130,25 +161,24 @@ class IdempotentRoute(APIRoute):
             return handle
 
         async def handle_once(request: Request) -> Response:
-            key = request.headers.get(HEADER)
-            if key is None:
-                return await handle(request)
-            if not _KEY.fullmatch(key):
-                raise InvalidValue(HEADER, "must be 1 to 200 visible ASCII characters")
-            store: IdempotencyStore = request.app.state.container.idempotency_store()
-            fingerprint = await request_hash(request)
-            stored = await store.find(key)
-            if stored is not None:
-                return replay(stored, fingerprint)
-            setattr(request.state, CLAIM_STATE, store.claim(key, fingerprint))
             try:
                 response = await handle(request)
+            except _Replayed as replayed:
+                return replayed.response
             except DomainError:
+                pending = getattr(request.state, PENDING_STATE, None)
+                if pending is None:
+                    raise
                 # Lost a race with the same key? Then its record answers.
+                key, fingerprint, store = pending
                 stored = await store.find(key)
                 if stored is None:
                     raise
                 return replay(stored, fingerprint)
+            pending = getattr(request.state, PENDING_STATE, None)
+            if pending is None:
+                return response
+            key, fingerprint, store = pending
             if 200 <= response.status_code < 300:
                 kept = {
                     name: value
