@@ -6,6 +6,7 @@
 ``GET /api/v1/products/{urn}``            resolve an address to ports, schemas, contracts
 ``GET /api/v1/lineage`` and ``/api/v1/lineage.mmd``   the lineage graph, JSON or mermaid
 ``GET /``                                 products and lineage for people
+``GET /dashboard``                        the live dashboard (``dashboard.py``)
 
 Errors are RFC 9457 problem documents: 404 for an unknown product, 422 for a malformed
 URN or document.
@@ -14,15 +15,18 @@ URN or document.
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dpmesh.auth.tokens import token_router
+from dpmesh.catalog.dashboard import DashboardSettings, install_dashboard
 from dpmesh.catalog.lineage import lineage, to_mermaid
 from dpmesh.catalog.models import (
     Heartbeat,
@@ -37,6 +41,7 @@ from dpmesh.catalog.views import detail, summary
 from shared_kernel.domain import InvalidValue, NotFound
 from shared_kernel.infrastructure.database import create_engine
 from shared_kernel.interfaces.app import create_api
+from shared_kernel.interfaces.auth import AuthSettings
 from shared_kernel.interfaces.health import database_check
 from shared_kernel.interfaces.problems import PROBLEM_RESPONSES
 
@@ -139,11 +144,22 @@ def catalog_router(
     return router
 
 
-def create_catalog_app(database_url: str | None = None, *, clock: Clock = _utc_now) -> FastAPI:
-    """The catalog service (also a uvicorn ``--factory`` without arguments)."""
+def create_catalog_app(
+    database_url: str | None = None,
+    *,
+    clock: Clock = _utc_now,
+    dashboard: DashboardSettings | None = None,
+    product_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The catalog service (also a uvicorn ``--factory`` without arguments).
+
+    ``dashboard`` configures how the dashboard calls product APIs (default:
+    ``DPMESH_DASHBOARD_*``); ``product_transport`` replaces its network, for tests.
+    """
     url = database_url or CatalogSettings().database_url
     engine = create_engine(url)
     catalog = CatalogStore(engine)
+    closing: list[Callable[[], Awaitable[None]]] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,17 +167,23 @@ def create_catalog_app(database_url: str | None = None, *, clock: Clock = _utc_n
         try:
             yield
         finally:
+            for close in closing:
+                await close()
             await catalog.dispose()
 
     app = create_api(
         title="dpmesh catalog",
         description=DESCRIPTION,
-        routers=[catalog_router(lambda: catalog, clock=clock)],
+        routers=[catalog_router(lambda: catalog, clock=clock), token_router(AuthSettings())],
         readiness_checks={"database": database_check(engine)},
         tags=[{"name": "catalog", "description": "Data products: register, search, resolve"}],
         lifespan=lifespan,
     )
     app.state.catalog = catalog
+    live = install_dashboard(
+        app, lambda: catalog, dashboard or DashboardSettings(), transport=product_transport
+    )
+    closing.append(live.aclose)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:
@@ -209,6 +231,8 @@ pre {{ background: #f6f6f6; padding: 1rem; }}
 </head>
 <body>
 <h1>dpmesh catalog</h1>
+<p><a href="/dashboard">Live dashboard</a>: inventory, suppliers, alerts, deliveries, SLOs
+and lineage, refreshed every few seconds.</p>
 <h2>Data products</h2>
 <table>
 <thead><tr><th>URN</th><th>Domain</th><th>Owner</th><th>Status</th><th>Health</th><th>SLOs</th><th>Purpose</th></tr></thead>

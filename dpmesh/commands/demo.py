@@ -182,6 +182,7 @@ def _urls(
     catalog_url: str, api_url: str, carrier_url: str, bootstrap: str, state_dir: Path
 ) -> Table:
     table = Table(title="dpmesh demo", show_header=False, expand=False)
+    table.add_row("Dashboard", f"{catalog_url}/dashboard")
     table.add_row("Data product catalog", catalog_url)
     table.add_row("Supply chain API", f"{api_url}/docs")
     table.add_row("Inventory levels", f"{api_url}/api/v1/products/inventory-levels")
