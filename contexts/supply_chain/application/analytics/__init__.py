@@ -44,6 +44,7 @@ from contexts.supply_chain.application.analytics.products import (
     Severity,
     SupplierPerformance,
     TimelineLeg,
+    fields_of,
 )
 from contexts.supply_chain.application.analytics.suppliers import (
     SupplierAnalytics,
@@ -93,5 +94,6 @@ __all__ = [
     "Transition",
     "UnusableFact",
     "alert_id",
+    "fields_of",
     "item_key",
 ]

@@ -12,11 +12,11 @@ Schemas, units and rounding are documented in docs/supply-chain-data-products.md
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 #: Product names: the REST path segment, the snapshot folder, the catalog name.
 INVENTORY_LEVELS = "inventory-levels"
@@ -188,3 +188,13 @@ class Materialized(Generic[RowT]):
     def freshness_ms(self, now: datetime) -> int:
         """How old the newest fact behind the row is at ``now``, in milliseconds."""
         return max(0, int((now - self.row.as_of).total_seconds() * 1000))
+
+
+def fields_of(row: Any, *, without: tuple[str, ...] = ("as_of",)) -> dict[str, Any]:
+    """A product row's own fields by name, shallow, minus ``without``.
+
+    Every port renders the same rows (REST, Parquet); listing the fields once keeps
+    them from drifting apart. ``as_of`` is left out because each port adds its
+    freshness fields its own way.
+    """
+    return {f.name: getattr(row, f.name) for f in fields(row) if f.name not in without}

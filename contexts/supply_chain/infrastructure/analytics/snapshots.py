@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ from contexts.supply_chain.application.analytics import (
     PerformanceFigures,
     ProductReader,
     SupplierPerformance,
+    fields_of,
 )
 
 __all__ = ["SCHEMAS", "SNAPSHOT_FILE", "snapshot_path", "write_snapshots"]
@@ -192,50 +193,18 @@ def _freshness(m: Materialized[Any]) -> dict[str, Any]:
 
 
 def _inventory(m: Materialized[InventoryLevel]) -> dict[str, Any]:
-    r = m.row
-    return {
-        "warehouse": r.warehouse,
-        "sku": r.sku,
-        "unit": r.unit,
-        "on_hand": r.on_hand,
-        "reserved": r.reserved,
-        "available": r.available,
-        "daily_demand": r.daily_demand,
-        "demand_window_days": r.demand_window_days,
-        "lead_time_days": r.lead_time_days,
-        "safety_stock": r.safety_stock,
-        "reorder_point": r.reorder_point,
-        "risk_threshold": r.risk_threshold,
-        "days_of_cover": r.days_of_cover,
-        "stock_out_on": r.stock_out_on,
-        "at_risk": r.at_risk,
-        "shortfall": r.shortfall,
-        **_freshness(m),
-    }
+    return {**fields_of(m.row), **_freshness(m)}
 
 
-def _figures(prefix: str, f: PerformanceFigures) -> dict[str, Any]:
-    return {
-        f"{prefix}_receipts": f.receipts,
-        f"{prefix}_on_time": f.on_time,
-        f"{prefix}_on_time_rate": f.on_time_rate,
-        f"{prefix}_accepted": f.accepted,
-        f"{prefix}_rejected": f.rejected,
-        f"{prefix}_quality_score": f.quality_score,
-        f"{prefix}_lead_time_mean_days": f.lead_time_mean_days,
-        f"{prefix}_lead_time_p90_days": f.lead_time_p90_days,
-    }
+def _figures(prefix: str, figures: PerformanceFigures) -> dict[str, Any]:
+    """Flattened: Parquet columns ``<prefix>_<figure>`` instead of a nested object."""
+    return {f"{prefix}_{name}": value for name, value in fields_of(figures).items()}
 
 
 def _supplier(m: Materialized[SupplierPerformance]) -> dict[str, Any]:
     r = m.row
     return {
-        "supplier": r.supplier,
-        "name": r.name,
-        "country": r.country,
-        "window_days": r.window_days,
-        "window_start": r.window_start,
-        "window_end": r.window_end,
+        **fields_of(r, without=("as_of", "window", "all_time")),
         **_figures("window", r.window),
         **_figures("all_time", r.all_time),
         **_freshness(m),
@@ -245,12 +214,9 @@ def _supplier(m: Materialized[SupplierPerformance]) -> dict[str, Any]:
 def _alert(m: Materialized[Alert]) -> dict[str, Any]:
     r = m.row
     return {
-        "alert_id": r.alert_id,
+        **fields_of(r),
         "type": r.type.value,
-        "subject": r.subject,
         "severity": r.severity.value,
-        "raised_at": r.raised_at,
-        "cleared_at": r.cleared_at,
         "active": r.active,
         "details": json.dumps(dict(r.details), sort_keys=True),
         **_freshness(m),
@@ -259,34 +225,4 @@ def _alert(m: Materialized[Alert]) -> dict[str, Any]:
 
 def _timeline(m: Materialized[DeliveryTimeline]) -> dict[str, Any]:
     r = m.row
-    return {
-        "shipment_id": r.shipment_id,
-        "account": r.account,
-        "warehouse": r.warehouse,
-        "destination": r.destination,
-        "status": r.status,
-        "planned_delivery": r.planned_delivery,
-        "eta": r.eta,
-        "dispatched_at": r.dispatched_at,
-        "delivered_at": r.delivered_at,
-        "delay_minutes": r.delay_minutes,
-        "on_time": r.on_time,
-        "legs": list(_legs(r)),
-        **_freshness(m),
-    }
-
-
-def _legs(r: DeliveryTimeline) -> Iterable[dict[str, Any]]:
-    for leg in r.legs:
-        yield {
-            "sequence": leg.sequence,
-            "origin": leg.origin,
-            "destination": leg.destination,
-            "carrier": leg.carrier,
-            "planned_departure": leg.planned_departure,
-            "planned_arrival": leg.planned_arrival,
-            "departed_at": leg.departed_at,
-            "arrived_at": leg.arrived_at,
-            "departure_delay_minutes": leg.departure_delay_minutes,
-            "arrival_delay_minutes": leg.arrival_delay_minutes,
-        }
+    return {**fields_of(r), "legs": [fields_of(leg) for leg in r.legs], **_freshness(m)}

@@ -27,10 +27,10 @@ from contexts.supply_chain.application.analytics import (
     DeliveryTimeline,
     InventoryLevel,
     Materialized,
-    PerformanceFigures,
     ProductReader,
     Severity,
     SupplierPerformance,
+    fields_of,
 )
 from shared_kernel.domain import NotFound
 from shared_kernel.interfaces.problems import PROBLEM_RESPONSES
@@ -302,99 +302,24 @@ def _freshness(m: Materialized[Any], now: datetime) -> dict[str, Any]:
 
 
 def _inventory(m: Materialized[InventoryLevel], now: datetime) -> dict[str, Any]:
-    r = m.row
-    return {
-        "warehouse": r.warehouse,
-        "sku": r.sku,
-        "unit": r.unit,
-        "on_hand": r.on_hand,
-        "reserved": r.reserved,
-        "available": r.available,
-        "daily_demand": r.daily_demand,
-        "demand_window_days": r.demand_window_days,
-        "lead_time_days": r.lead_time_days,
-        "safety_stock": r.safety_stock,
-        "reorder_point": r.reorder_point,
-        "risk_threshold": r.risk_threshold,
-        "days_of_cover": r.days_of_cover,
-        "stock_out_on": r.stock_out_on,
-        "at_risk": r.at_risk,
-        "shortfall": r.shortfall,
-        **_freshness(m, now),
-    }
-
-
-def _figures(f: PerformanceFigures) -> dict[str, Any]:
-    return {
-        "receipts": f.receipts,
-        "on_time": f.on_time,
-        "on_time_rate": f.on_time_rate,
-        "accepted": f.accepted,
-        "rejected": f.rejected,
-        "quality_score": f.quality_score,
-        "lead_time_mean_days": f.lead_time_mean_days,
-        "lead_time_p90_days": f.lead_time_p90_days,
-    }
+    return {**fields_of(m.row), **_freshness(m, now)}
 
 
 def _supplier(m: Materialized[SupplierPerformance], now: datetime) -> dict[str, Any]:
     r = m.row
     return {
-        "supplier": r.supplier,
-        "name": r.name,
-        "country": r.country,
-        "window_days": r.window_days,
-        "window_start": r.window_start,
-        "window_end": r.window_end,
-        "window": _figures(r.window),
-        "all_time": _figures(r.all_time),
+        **fields_of(r),
+        "window": fields_of(r.window),
+        "all_time": fields_of(r.all_time),
         **_freshness(m, now),
     }
 
 
 def _alert(m: Materialized[Alert], now: datetime) -> dict[str, Any]:
     r = m.row
-    return {
-        "alert_id": r.alert_id,
-        "type": r.type,
-        "subject": r.subject,
-        "severity": r.severity,
-        "raised_at": r.raised_at,
-        "cleared_at": r.cleared_at,
-        "active": r.active,
-        "details": dict(r.details),
-        **_freshness(m, now),
-    }
+    return {**fields_of(r), "active": r.active, "details": dict(r.details), **_freshness(m, now)}
 
 
 def _timeline(m: Materialized[DeliveryTimeline], now: datetime) -> dict[str, Any]:
     r = m.row
-    return {
-        "shipment_id": r.shipment_id,
-        "account": r.account,
-        "warehouse": r.warehouse,
-        "destination": r.destination,
-        "status": r.status,
-        "planned_delivery": r.planned_delivery,
-        "eta": r.eta,
-        "dispatched_at": r.dispatched_at,
-        "delivered_at": r.delivered_at,
-        "delay_minutes": r.delay_minutes,
-        "on_time": r.on_time,
-        "legs": [
-            {
-                "sequence": leg.sequence,
-                "origin": leg.origin,
-                "destination": leg.destination,
-                "carrier": leg.carrier,
-                "planned_departure": leg.planned_departure,
-                "planned_arrival": leg.planned_arrival,
-                "departed_at": leg.departed_at,
-                "arrived_at": leg.arrived_at,
-                "departure_delay_minutes": leg.departure_delay_minutes,
-                "arrival_delay_minutes": leg.arrival_delay_minutes,
-            }
-            for leg in r.legs
-        ],
-        **_freshness(m, now),
-    }
+    return {**fields_of(r), "legs": [fields_of(leg) for leg in r.legs], **_freshness(m, now)}
