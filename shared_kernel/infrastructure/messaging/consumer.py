@@ -38,10 +38,9 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -65,6 +64,7 @@ from shared_kernel.infrastructure.messaging.dead_letter import (
     dead_letter_topic,
 )
 from shared_kernel.infrastructure.messaging.topics import TopicConfigurationError, ensure_topics
+from shared_kernel.infrastructure.metrics import MetricSet
 from shared_kernel.infrastructure.settings import KafkaSettings
 
 __all__ = [
@@ -111,14 +111,11 @@ class _Stopped(Exception):
     """Stop was requested while waiting for the database; leave offsets uncommitted."""
 
 
-class ConsumerMetrics:
+class ConsumerMetrics(MetricSet):
     """The consumers' Prometheus series, one set per registry, labelled by consumer."""
 
-    _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, ConsumerMetrics]] = (
-        weakref.WeakKeyDictionary()
-    )
-
     def __init__(self, registry: CollectorRegistry) -> None:
+        super().__init__(registry)
         self.processed = Counter(
             "dpmesh_consumer_events_processed",
             "Events applied (handler run and inbox row committed).",
@@ -156,13 +153,6 @@ class ConsumerMetrics:
             ["consumer"],
             registry=registry,
         )
-
-    @classmethod
-    def for_registry(cls, registry: CollectorRegistry) -> ConsumerMetrics:
-        metrics = cls._by_registry.get(registry)
-        if metrics is None:
-            metrics = cls._by_registry[registry] = cls(registry)
-        return metrics
 
 
 class EventConsumer:

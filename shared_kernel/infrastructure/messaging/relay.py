@@ -45,11 +45,10 @@ import contextlib
 import functools
 import json
 import time
-import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -64,6 +63,7 @@ from shared_kernel.infrastructure.messaging.producer import (
     event_dataschema,
     traceparent_for,
 )
+from shared_kernel.infrastructure.metrics import MetricSet
 from shared_kernel.infrastructure.persistence.outbox import outbox_channel
 from shared_kernel.infrastructure.settings import ContextSettings, KafkaSettings
 
@@ -95,14 +95,11 @@ class OutboxRow(NamedTuple):
     recorded_at: datetime
 
 
-class RelayMetrics:
+class RelayMetrics(MetricSet):
     """The relay's Prometheus series, one set per registry, labelled by context."""
 
-    _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, RelayMetrics]] = (
-        weakref.WeakKeyDictionary()
-    )
-
     def __init__(self, registry: CollectorRegistry) -> None:
+        super().__init__(registry)
         self.backlog = Gauge(
             "dpmesh_outbox_backlog_events",
             "Outbox rows committed but not yet acknowledged by the broker.",
@@ -128,13 +125,6 @@ class RelayMetrics:
             ["context"],
             registry=registry,
         )
-
-    @classmethod
-    def for_registry(cls, registry: CollectorRegistry) -> RelayMetrics:
-        metrics = cls._by_registry.get(registry)
-        if metrics is None:
-            metrics = cls._by_registry[registry] = cls(registry)
-        return metrics
 
 
 class _Backoff:
