@@ -17,6 +17,7 @@ from faust.types.agents import AgentFun
 
 from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.streams.offsets import confirmed_end_offsets
+from shared_kernel.infrastructure.streams.progress import OffsetProgress
 
 __all__ = ["DEFAULT_DATADIR", "StreamApp", "create_stream_app", "event_topic", "stream_agent"]
 
@@ -36,6 +37,8 @@ class StreamApp(faust.App):
 
     def __init__(self, id: str, *, kafka: KafkaSettings, **options: Any) -> None:
         self.kafka = kafka
+        #: What the agents have durably done; the only offsets the consumer commits.
+        self.progress = OffsetProgress()
         super().__init__(id, **options)
 
     def _new_producer(self) -> ProducerT:
@@ -52,11 +55,18 @@ class StreamApp(faust.App):
             beacon=self.beacon,
         )
         consumer.kafka = self.kafka
+        consumer.progress = self.progress
         return consumer
 
 
 class _Consumer(aiokafka_driver.Consumer):
-    """faust's aiokafka consumer with two corrections.
+    """faust's aiokafka consumer with three corrections.
+
+    Offsets committed are only those :class:`OffsetProgress` counts as durably done
+    (see :mod:`shared_kernel.infrastructure.streams.progress`): faust's own choice can
+    lie past records it never delivered. Done offsets that faust does not commit by
+    itself (it only commits after new acknowledgements) are committed at its next
+    commit round.
 
     End offsets are confirmed before a table restore: faust asks for them only to
     know where the restore of a table from its changelog ends; see
@@ -71,6 +81,37 @@ class _Consumer(aiokafka_driver.Consumer):
 
     #: Set right after construction, read when the consumer starts.
     kafka: KafkaSettings | None = None
+    progress: OffsetProgress | None = None
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        if self.progress is not None:
+            self.progress.resume_from(committed)
+        return committed
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        if self.progress is not None:
+            self.progress.forget(revoked)
+        await super().on_partitions_revoked(revoked)
+
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        if self.progress is None:
+            return bool(await super()._commit(offsets))
+        clamped = self.progress.clamp(offsets)
+        if not clamped:
+            return False
+        committed = bool(await super()._commit(clamped))
+        if committed:
+            self.progress.committed(clamped)
+        return committed
+
+    async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        committed = bool(await super().commit(topics, start_new_transaction))
+        if self.progress is not None and not self.in_transaction:
+            behind = self.progress.uncommitted(self.assignment())
+            if behind:
+                committed = await self._commit(behind) or committed
+        return committed
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)

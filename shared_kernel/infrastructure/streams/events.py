@@ -18,7 +18,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from faust.types import AppT, EventT, StreamT
 
@@ -35,13 +35,25 @@ from shared_kernel.infrastructure.messaging.dead_letter import (
     dead_letter_topic,
 )
 from shared_kernel.infrastructure.streams.idempotency import IdempotencyGuard
+from shared_kernel.infrastructure.streams.progress import OffsetProgress, RecordsSkipped, Verdict
 
-__all__ = ["DeadLetterHook", "EventHandler", "cloud_events", "dead_letter", "process_events"]
+__all__ = [
+    "DeadLetterHook",
+    "EventHandler",
+    "GiveUp",
+    "WorkerStalled",
+    "cloud_events",
+    "dead_letter",
+    "process_events",
+]
 
 EventHandler = Callable[[EventEnvelope], Awaitable[None] | None]
 #: Told of each dead letter written: the event (None for a message that is not one)
 #: and the reason. For measurements (the dead-letter rate of a data product).
 DeadLetterHook = Callable[[EventEnvelope | None, str], Awaitable[None] | None]
+
+#: What ``process_events`` does with an event whose transient failures outlast the retries.
+GiveUp = Literal["dead_letter", "crash"]
 
 DEAD_LETTER_BACKOFF_S = 0.1
 DEAD_LETTER_BACKOFF_MAX_S = 5.0
@@ -82,6 +94,7 @@ async def process_events(
     retry_backoff_s: float = 0.1,
     retry_backoff_max_s: float = 2.0,
     on_dead_letter: DeadLetterHook | None = None,
+    give_up: GiveUp = "dead_letter",
 ) -> None:
     """Call ``handle`` for each new event of ``stream``, in order; never stop on a bad one.
 
@@ -90,30 +103,77 @@ async def process_events(
     - ``MalformedEvent``, ``PermanentEventError`` or ``pydantic.ValidationError``:
       dead-lettered at once;
     - any other exception is taken as transient and retried with capped exponential
-      backoff, ``max_attempts`` calls in all, then dead-lettered with the last error.
-      The partition waits meanwhile, so the order of each key holds.
+      backoff, ``max_attempts`` calls in all. The partition waits meanwhile, so the
+      order of each key holds. Then, with ``give_up="dead_letter"``, the event is
+      dead-lettered with the last error; with ``give_up="crash"`` the worker crashes
+      (its process exits non-zero, the offset stays uncommitted and a restarted worker
+      tries the event again): for handlers whose transient failures are the
+      infrastructure's (read store or broker away), where a dead letter would make
+      the product wrong instead of late.
 
     A failed event is not recorded by the guard. A handler must validate before it
     changes a table: a retry runs it again from the start.
 
     ``on_dead_letter`` is called after each dead letter is written; its own failures
     are logged and never stop the stream.
+
+    On a :class:`~shared_kernel.infrastructure.streams.app.StreamApp`, each record is
+    reported done to the app's :class:`OffsetProgress` once ``handle`` returned (or its
+    dead letter was acknowledged), and records the consumer skipped are fetched again
+    (see :mod:`shared_kernel.infrastructure.streams.progress`).
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
+    app = stream.app
+    progress: OffsetProgress | None = getattr(app, "progress", None)
     async for event in stream.events():
-        envelope = await _decode_or_dead_letter(stream.app, event, on_dead_letter)
-        if envelope is None or _is_duplicate(guard, envelope):
+        message = event.message
+        if progress is not None and not await _in_order(app, progress, message):
             continue
-        bind_correlation_id(envelope.extensions.get("correlationid") or envelope.id)
-        failure = await _handle_with_retries(
-            handle, envelope, max_attempts, retry_backoff_s, retry_backoff_max_s
+        envelope = await _decode_or_dead_letter(app, event, on_dead_letter)
+        if envelope is not None and not _is_duplicate(guard, envelope):
+            bind_correlation_id(envelope.extensions.get("correlationid") or envelope.id)
+            failure = await _handle_with_retries(
+                handle, envelope, max_attempts, retry_backoff_s, retry_backoff_max_s
+            )
+            if failure is not None and give_up == "crash" and not failure.startswith("permanent"):
+                error = WorkerStalled(
+                    f"event {envelope.id} ({envelope.type}) of {message.topic}"
+                    f"[{message.partition}]@{message.offset} {failure}; stopping the worker "
+                    "so that a restart retries it from the last durable offset"
+                )
+                await app.crash(error)
+                raise error
+            if failure is not None:
+                await dead_letter(app, event, failure)
+                await _tell(on_dead_letter, envelope, failure)
+            elif guard is not None:
+                guard.record(envelope)
+        if progress is not None:
+            progress.done(message.tp, message.offset)
+
+
+class WorkerStalled(RuntimeError):
+    """An event could not be processed after every retry; the worker stops."""
+
+
+async def _in_order(app: AppT, progress: OffsetProgress, message: Any) -> bool:
+    """Whether ``message`` is the next record of its partition to process."""
+    try:
+        verdict = progress.check(message.tp, message.offset)
+    except RecordsSkipped as exc:
+        await app.crash(exc)
+        raise
+    if verdict is Verdict.REWIND:
+        expected = progress.expected(message.tp)
+        if expected is not None:
+            await app.consumer.seek(message.tp, expected)
+        return False
+    if verdict is Verdict.DONE_BEFORE:
+        logger.info(
+            "skipped %s[%s]@%s: done before", message.topic, message.partition, message.offset
         )
-        if failure is not None:
-            await dead_letter(stream.app, event, failure)
-            await _tell(on_dead_letter, envelope, failure)
-        elif guard is not None:
-            guard.record(envelope)
+    return verdict is Verdict.PROCESS
 
 
 async def _tell(hook: DeadLetterHook | None, envelope: EventEnvelope | None, reason: str) -> None:

@@ -75,6 +75,14 @@ class AnalyticsReadStore:
     async def write(self, rows: Sequence[ProductRow]) -> None:
         if not rows:
             return
+        async with self.engine.begin() as conn:
+            await self.write_in(conn, rows)
+
+    async def write_in(self, conn: AsyncConnection, rows: Sequence[ProductRow]) -> None:
+        """:meth:`write` inside the caller's transaction (the stream worker's: the rows,
+        the state they were computed from and the versions applied commit together)."""
+        if not rows:
+            return
         materialized_at = self._clock()
         by_table: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         for row in rows:
@@ -83,9 +91,8 @@ class AnalyticsReadStore:
             key = tuple(values[column.name] for column in table.primary_key)
             # The last version of a row in one batch wins (one statement per table).
             by_table.setdefault(table.name, {})[key] = values
-        async with self.engine.begin() as conn:
-            for name, keyed in by_table.items():
-                await _upsert(conn, tables.metadata.tables[name], list(keyed.values()))
+        for name, keyed in by_table.items():
+            await _upsert(conn, tables.metadata.tables[name], list(keyed.values()))
 
     # -- ProductReader ---------------------------------------------------------------
 

@@ -15,8 +15,13 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table
 
 from contexts.supply_chain.infrastructure.persistence.types import ExactDecimal, UtcDateTime
+from shared_kernel.infrastructure.streams.state import stream_state_tables
 
 metadata = MetaData()
+
+#: The stream worker's own state, versions applied and held events, in the same
+#: database so that they commit with the product rows (shared_kernel streams.state).
+stream_state = stream_state_tables(metadata)
 
 #: Stock quantities and demand rates: 12 integer digits, 6 decimals.
 QUANTITY = ExactDecimal(18, 6)

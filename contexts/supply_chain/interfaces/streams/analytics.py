@@ -1,47 +1,45 @@
 """The supply chain's stream worker: faust agents that keep its data products current.
 
 Thin agents: decode the CloudEvent into the context's own domain event, hand it with
-the state kept in a faust table to the pure computations of
-``application.analytics``, then write the product rows through the injected
-:class:`ProductSink`, publish alert changes on ``supply_chain.alerts.v1``, ask the
-injected :class:`ReplenishmentProposer` when a stock-out alert fires, and store the
-new state. The state is written last: if anything before fails, the retry starts
-from the same state, and the sink's upserts make the repeated writes harmless.
+the state it needs to the pure computations of ``application.analytics``, then write
+the product rows and the new state in one read-store transaction, publish alert
+changes on ``supply_chain.alerts.v1``, and ask the injected
+:class:`ReplenishmentProposer` when a stock-out alert fires.
 
 Topology (all topics with the same partition count, see ``build_analytics``)::
 
     supply_chain.inventory.v1 ──forward, key=sku──▶ <app>-inventory-by-sku ─┐
     supply_chain.sku.v1 ─────────────────────────────────────────────────────┴▶ inventory-items,
                                                                                 sku-reference
-    supply_chain.purchase_order.v1 ─GoodsReceived, key=supplier─▶ <app>-receipts-by-supplier ─┐
-    supply_chain.supplier.v1 ─────────────────────────────────────────────────────────────────┴▶
+    supply_chain.purchase_order.v1 ──forward, key=supplier──▶ <app>-receipts-by-supplier ─┐
+    supply_chain.supplier.v1 ─────────────────────────────────────────────────────────────┴▶
                                                                                 supplier-state
     supply_chain.shipment.v1 ────────────────────────────────────────────────▶ delivery-timelines
 
-Why re-key instead of a global table. Inventory events are keyed
-``<warehouse>:<sku>``, SKU events by SKU code, and goods receipts by purchase order,
-while the products join on the SKU and aggregate per supplier. Forwarding each
-inventory event to an internal topic keyed by SKU (and each receipt keyed by
-supplier), with the partition the relay would choose for that key, puts a SKU's
-registration and all its stock movements in the same partition number, which
-faust's assignor gives to one worker (co-partitioned topics). So:
+Why re-key. Inventory events are keyed ``<warehouse>:<sku>``, SKU events by SKU code,
+and purchase order events by order, while the products join on the SKU and aggregate
+per supplier. Forwarding each inventory event to an internal topic keyed by SKU (and
+each purchase order event keyed by supplier), with the partition the relay would
+choose for that key, puts a SKU's registration and all its stock movements in the
+same partition number, which faust's assignor gives to one worker (co-partitioned
+topics): one worker re-assesses every warehouse of a SKU when its registration
+arrives, and each supplier's figures have one owner. The cost is one extra hop.
 
-- the SKU's policy and every warehouse's item state sit in one worker, and a
-  registration processed after the stock movements (topics are consumed
-  independently, e.g. when a new worker starts from the earliest offsets)
-  re-assesses every warehouse holding the SKU at once; a global table would give
-  every worker the policy but nobody the warehouses to re-assess;
-- each supplier's performance state has exactly one owner, instead of partial
-  copies on every partition its purchase orders hash to;
-- nothing is replicated to every worker, and the scheme holds with any worker count.
+Why a crash can delay a product but never make it wrong (docs/stream-processing.md
+has the argument per agent):
 
-The cost is one extra hop (an internal topic per join) and SKU-level hot spots: a
-best-selling SKU's warehouses all land on one partition.
-
-Idempotency. Each state carries the aggregate version of the newest event applied
-(inventory items, SKUs, suppliers' profiles, shipments), or, for receipts, the
-highest receipt number per purchase order; a redelivered or re-forwarded event is
-recognised and skipped. No separate guard table is needed.
+- state lives in the read store, not in faust tables: an event's state change, its
+  product rows and the aggregate version it applied commit in one transaction
+  (``shared_kernel.infrastructure.streams.state``);
+- per aggregate, versions are applied in order: a redelivery is skipped, a version
+  that skips ahead is held until the missing ones arrive, and an open gap is
+  reported (:meth:`AnalyticsStreams.gaps`);
+- forwards and alert changes are acknowledged by the broker before the record that
+  produced them is done, and the consumer commits only done records
+  (``shared_kernel.infrastructure.streams.progress``);
+- an event the worker cannot process because the read store or the broker is away is
+  retried, then the worker stops (exit non-zero) instead of dead-lettering it: the
+  product is late, not wrong. Dead letters are for events that can never be applied.
 """
 
 from __future__ import annotations
@@ -51,12 +49,14 @@ import dataclasses
 import json
 import logging
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import faust
-from faust.types import TableT, TopicT
+from faust.types import TopicT
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contexts.supply_chain.application.analytics import (
     Alert,
@@ -65,7 +65,6 @@ from contexts.supply_chain.application.analytics import (
     InventoryUpdate,
     ItemState,
     ProductRow,
-    ProductSink,
     ReplenishmentProposer,
     SkuReference,
     SupplierAnalytics,
@@ -88,11 +87,12 @@ from contexts.supply_chain.domain.events import CONTEXT, SupplyChainEvent, topic
 from contexts.supply_chain.domain.inventory.events import InventoryEvent
 from contexts.supply_chain.domain.purchasing.events import GoodsReceived, PurchaseOrderEvent
 from contexts.supply_chain.domain.shipping.events import ShipmentEvent
+from contexts.supply_chain.infrastructure.analytics import tables
 from contexts.supply_chain.interfaces.streams.slis import (
-    MeasuredSink,
     agent_measure,
     dead_letter_hook,
     measured_handler,
+    observe_freshness,
 )
 from shared_kernel.domain import DomainError
 from shared_kernel.infrastructure.messaging.cloudevents import EventEnvelope, encode
@@ -104,9 +104,16 @@ from shared_kernel.infrastructure.slo import SliRecorder
 from shared_kernel.infrastructure.streams import (
     DeadLetterHook,
     PermanentEventError,
+    aggregate_version_of,
     event_topic,
     process_events,
     stream_agent,
+)
+from shared_kernel.infrastructure.streams.state import (
+    Gap,
+    Outcome,
+    StateTransaction,
+    StreamState,
 )
 
 __all__ = [
@@ -114,6 +121,7 @@ __all__ = [
     "ALERT_RAISED",
     "AnalyticsStreams",
     "AnalyticsTopics",
+    "ReadStoreSink",
     "alert_payload",
     "build_analytics",
 ]
@@ -124,14 +132,14 @@ ALERT_RAISED = f"{CONTEXT}.AlertRaised"
 ALERT_CLEARED = f"{CONTEXT}.AlertCleared"
 SOURCE = context_source(CONTEXT)
 
-#: Table names; changelogs are ``<app id>-<table>-changelog``.
+#: State stores of the worker (``stream_state.store``).
 SKU_TABLE = "sku-reference"
 ITEM_TABLE = "inventory-items"
 SUPPLIER_TABLE = "supplier-state"
 TIMELINE_TABLE = "delivery-timelines"
 
-#: A failing sink (the read store down) is retried this many times before the event
-#: is dead-lettered: with the kernel's backoff, about half a minute.
+#: A failing sink (the read store down) is retried this many times, about half a
+#: minute with the kernel's backoff, before the worker stops (exit non-zero).
 MAX_ATTEMPTS = 18
 
 _EVENT_CLASSES: dict[str, type[SupplyChainEvent]] = {cls.type_name(): cls for cls in EVENT_TYPES}
@@ -157,9 +165,18 @@ class AnalyticsTopics:
         return topic
 
 
+class ReadStoreSink(Protocol):
+    """The read store as the worker needs it: its engine, and writes inside a transaction."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    async def write_in(self, conn: AsyncConnection, rows: Sequence[ProductRow]) -> None: ...
+
+
 def build_analytics(
     app: faust.App,
-    sink: ProductSink,
+    sink: ReadStoreSink,
     propose: ReplenishmentProposer,
     *,
     topics: AnalyticsTopics | None = None,
@@ -168,13 +185,15 @@ def build_analytics(
     supplier_window_days: int = 30,
     sli: SliRecorder | None = None,
 ) -> AnalyticsStreams:
-    """Register the data products' topics, tables and agents on ``app``.
+    """Register the data products' topics and agents on ``app``.
 
     ``partitions`` (default: the app's ``topic_partitions``) is the partition count
     of every topic involved, the six domain topics included: the joins rely on it.
-    Run the app with ``stream_worker``/``run_worker``, which create the source,
-    internal and changelog topics; create the output topic with
-    :meth:`AnalyticsStreams.declare_output_topics` first.
+    Run the app with ``stream_worker``/``run_worker``, which create the source and
+    internal topics; create the output topic with
+    :meth:`AnalyticsStreams.declare_output_topics` first. The worker's state goes to
+    ``sink``'s database (its ``stream_*`` tables must exist: the read store's
+    ``create_all``).
 
     With ``sli``, the products' live SLIs are measured as the agents run (see
     ``interfaces/streams/slis.py``).
@@ -193,12 +212,12 @@ def build_analytics(
 
 
 class AnalyticsStreams:
-    """The agents, tables and topics of the supply chain's data products on one app."""
+    """The agents and topics of the supply chain's data products on one app."""
 
     def __init__(
         self,
         app: faust.App,
-        sink: ProductSink,
+        sink: ReadStoreSink,
         propose: ReplenishmentProposer,
         *,
         topics: AnalyticsTopics,
@@ -210,13 +229,16 @@ class AnalyticsStreams:
     ) -> None:
         self.app = app
         self.sli = sli
-        self.sink: ProductSink = sink if sli is None else MeasuredSink(sink, sli)
+        self.sink = sink
         self.propose = propose
         self.topics = topics
         self.partitions = partitions
         self.inventory = inventory
         self.suppliers = suppliers
         self.timelines = timelines
+        self.state = StreamState(sink.engine, tables.stream_state, str(app.conf.id))
+        #: Events of types this worker does not know, per type: skipped, but counted.
+        self.unknown_types: Counter[str] = Counter()
         self._locks = _KeyedLocks()
         self._partition_of = KeyPartitioner()
 
@@ -227,13 +249,6 @@ class AnalyticsStreams:
         def topic(name: str) -> TopicT:
             return event_topic(app, name, partitions=partitions)
 
-        def table(name: str, help: str) -> TableT[str, dict[str, Any]]:
-            return app.Table(name, partitions=partitions, key_type=str, help=help)
-
-        self.skus = table(SKU_TABLE, "Per SKU: replenishment policy and warehouses holding it.")
-        self.items = table(ITEM_TABLE, "Per <warehouse>:<sku>: stock, demand, stock-out alert.")
-        self.supplier_states = table(SUPPLIER_TABLE, "Per supplier: receipts and totals.")
-        self.timeline_states = table(TIMELINE_TABLE, "Per shipment: timeline and delay alert.")
         self.alerts_topic = topic(topics.alerts)
         self._inventory_by_sku = topic(self.inventory_by_sku_topic)
         self._receipts_by_supplier = topic(self.receipts_by_supplier_topic)
@@ -242,8 +257,8 @@ class AnalyticsStreams:
             ("inventory-forward", topics.inventory, self.forward_inventory),
             ("inventory-levels", self.inventory_by_sku_topic, self.on_inventory),
             ("sku-reference", topics.sku, self.on_sku),
-            ("receipts-forward", topics.purchase_order, self.forward_receipt),
-            ("supplier-receipts", self.receipts_by_supplier_topic, self.on_receipt),
+            ("receipts-forward", topics.purchase_order, self.forward_purchase_order),
+            ("supplier-receipts", self.receipts_by_supplier_topic, self.on_purchase_order),
             ("supplier-profiles", topics.supplier, self.on_supplier),
             ("delivery-timelines", topics.shipment, self.on_shipment),
         ]
@@ -265,6 +280,10 @@ class AnalyticsStreams:
             request_timeout_ms=settings.request_timeout_ms,
         )
 
+    async def gaps(self) -> list[Gap]:
+        """Aggregates whose events wait for missing versions (see ``streams.state``)."""
+        return await self.state.gaps()
+
     def _agent(
         self, name: str, source: TopicT, handle: Callable[[EventEnvelope], Awaitable[None]]
     ) -> None:
@@ -283,62 +302,114 @@ class AnalyticsStreams:
 
         async def agent(stream: faust.StreamT[Any]) -> None:
             await process_events(
-                stream, handler, max_attempts=MAX_ATTEMPTS, on_dead_letter=on_dead_letter
+                stream,
+                handler,
+                max_attempts=MAX_ATTEMPTS,
+                on_dead_letter=on_dead_letter,
+                give_up="crash",
             )
 
         stream_agent(self.app, source, name=f"{CONTEXT}.analytics.{name}")(agent)
+
+    async def _in_sequence(
+        self,
+        role: str,
+        envelope: EventEnvelope,
+        apply: Callable[[StateTransaction, EventEnvelope], Awaitable[None]],
+    ) -> None:
+        """Apply ``envelope`` in its aggregate's version order (module docstring)."""
+        subject = envelope.subject or envelope.key
+        version = aggregate_version_of(envelope)
+        if subject is None or version is None or version < 1:
+            raise PermanentEventError(
+                f"{envelope.type} {envelope.id} names no aggregate and version; "
+                "its place in the aggregate's history is unknown"
+            )
+        outcome, _ = await self.state.apply_in_sequence(
+            envelope, f"{role}/{subject}", version, apply
+        )
+        if outcome is Outcome.DUPLICATE:
+            logger.info("skipped redelivered %s v%s of %s", envelope.type, version, subject)
+        elif outcome is Outcome.HELD:
+            logger.warning(
+                "held %s v%s of %s: an earlier version has not arrived",
+                envelope.type,
+                version,
+                subject,
+            )
+
+    def _known(self, envelope: EventEnvelope) -> bool:
+        if envelope.type in _EVENT_CLASSES:
+            return True
+        self.unknown_types[envelope.type] += 1
+        if self.unknown_types[envelope.type] == 1:
+            logger.warning("events of unknown type %s are skipped (and counted)", envelope.type)
+        return False
 
     # -- inventory levels and stock-out alerts ----------------------------------------
 
     async def forward_inventory(self, envelope: EventEnvelope) -> None:
         event = _domain_event(envelope, InventoryEvent)
-        if event is not None:
-            await self._forward(envelope, self._inventory_by_sku, event.sku)
+        sku = event.sku if event is not None else _routing_field(envelope, "sku")
+        await self._forward(envelope, self._inventory_by_sku, sku)
 
     async def on_inventory(self, envelope: EventEnvelope) -> None:
+        sku = _routing_field(envelope, "sku")
+        async with self._locks(f"sku:{sku}"):
+            await self._in_sequence("inventory", envelope, self._apply_inventory)
+
+    async def _apply_inventory(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
+        if not self._known(envelope):
+            return
         event = _domain_event(envelope, InventoryEvent)
         if event is None:
             return
-        async with self._locks(f"sku:{event.sku}"):
-            key = item_key(event.warehouse, event.sku)
-            item = _load(self.items, key, ItemState.from_json)
-            sku = _load(self.skus, event.sku, SkuReference.from_json)
-            update = self.inventory.apply_movement(item, sku, event, envelope.time)
-            if update is None:
-                logger.info("skipped redelivered %s of %s", envelope.type, key)
-                return
-            (state,) = await self._emit_inventory([update])
-            self.items[key] = state.to_json()
-            reference = sku or SkuReference(event.sku)
-            if event.warehouse not in reference.warehouses:
-                self.skus[event.sku] = reference.with_warehouse(event.warehouse).to_json()
+        key = item_key(event.warehouse, event.sku)
+        item = _parse(await tx.get(ITEM_TABLE, key), ItemState.from_json)
+        sku = _parse(await tx.get(SKU_TABLE, event.sku), SkuReference.from_json)
+        update = self.inventory.apply_movement(item, sku, event, envelope.time)
+        if update is None:
+            return
+        (state,) = await self._emit_inventory(tx, [update])
+        tx.put(ITEM_TABLE, key, state.to_json())
+        reference = sku or SkuReference(event.sku)
+        if event.warehouse not in reference.warehouses:
+            tx.put(SKU_TABLE, event.sku, reference.with_warehouse(event.warehouse).to_json())
 
     async def on_sku(self, envelope: EventEnvelope) -> None:
+        async with self._locks(f"sku:{envelope.subject or envelope.key}"):
+            await self._in_sequence("sku", envelope, self._apply_sku)
+
+    async def _apply_sku(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
+        if not self._known(envelope):
+            return
         event = _domain_event(envelope, SkuRegistered)
         if event is None:
             return
-        async with self._locks(f"sku:{event.sku}"):
-            sku = _load(self.skus, event.sku, SkuReference.from_json)
-            items = [
-                item
-                for warehouse in (sku.warehouses if sku is not None else ())
-                if (item := _load(self.items, item_key(warehouse, event.sku), ItemState.from_json))
-            ]
-            update = self.inventory.apply_registration(sku, event, envelope.time, items)
-            if update is None:
-                logger.info("skipped redelivered %s of %s", envelope.type, event.sku)
-                return
-            for state in await self._emit_inventory(update.items):
-                self.items[state.key] = state.to_json()
-            self.skus[event.sku] = update.sku.to_json()
+        sku = _parse(await tx.get(SKU_TABLE, event.sku), SkuReference.from_json)
+        items = []
+        for warehouse in sku.warehouses if sku is not None else ():
+            item = _parse(
+                await tx.get(ITEM_TABLE, item_key(warehouse, event.sku)), ItemState.from_json
+            )
+            if item is not None:
+                items.append(item)
+        update = self.inventory.apply_registration(sku, event, envelope.time, items)
+        if update is None:
+            return
+        for state in await self._emit_inventory(tx, update.items):
+            tx.put(ITEM_TABLE, state.key, state.to_json())
+        tx.put(SKU_TABLE, event.sku, update.sku.to_json())
 
-    async def _emit_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemState]:
+    async def _emit_inventory(
+        self, tx: StateTransaction, updates: Sequence[InventoryUpdate]
+    ) -> list[ItemState]:
         rows: list[ProductRow] = []
         for update in updates:
             rows.append(update.level)
             if update.alert is not None:
                 rows.append(update.alert.alert)
-        await self.sink.write(rows)
+        await self._write(tx, rows)
         for update in updates:
             if update.alert is not None and update.alert.published:
                 await self._publish(update.alert)
@@ -363,61 +434,85 @@ class AnalyticsStreams:
 
     # -- supplier performance ---------------------------------------------------------
 
-    async def forward_receipt(self, envelope: EventEnvelope) -> None:
-        event = _domain_event(envelope, GoodsReceived)
-        if event is not None:
-            await self._forward(envelope, self._receipts_by_supplier, event.supplier)
+    async def forward_purchase_order(self, envelope: EventEnvelope) -> None:
+        """Every purchase order event, not only receipts: the supplier agent follows each
+        order's versions, and a hole would read as a gap."""
+        event = _domain_event(envelope, PurchaseOrderEvent)
+        supplier = event.supplier if event is not None else _routing_field(envelope, "supplier")
+        await self._forward(envelope, self._receipts_by_supplier, supplier)
 
-    async def on_receipt(self, envelope: EventEnvelope) -> None:
+    async def on_purchase_order(self, envelope: EventEnvelope) -> None:
+        supplier = _routing_field(envelope, "supplier")
+        async with self._locks(f"supplier:{supplier}"):
+            await self._in_sequence("purchase_order", envelope, self._apply_receipt)
+
+    async def _apply_receipt(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
+        if not self._known(envelope):
+            return
         event = _domain_event(envelope, GoodsReceived)
         if event is None:
             return
-        async with self._locks(f"supplier:{event.supplier}"):
-            state = _load(self.supplier_states, event.supplier, SupplierState.from_json)
-            update = self.suppliers.apply_receipt(state, event, envelope.time)
-            if update is None:
-                logger.info("skipped redelivered %s of %s", envelope.type, envelope.subject)
-                return
-            await self.sink.write([update.row])
-            self.supplier_states[event.supplier] = update.state.to_json()
+        state = _parse(await tx.get(SUPPLIER_TABLE, event.supplier), SupplierState.from_json)
+        update = self.suppliers.apply_receipt(state, event, envelope.time)
+        if update is None:
+            return
+        await self._write(tx, [update.row])
+        tx.put(SUPPLIER_TABLE, event.supplier, update.state.to_json())
 
     async def on_supplier(self, envelope: EventEnvelope) -> None:
+        async with self._locks(f"supplier:{envelope.subject or envelope.key}"):
+            await self._in_sequence("supplier", envelope, self._apply_supplier)
+
+    async def _apply_supplier(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
+        if not self._known(envelope):
+            return
         event = _domain_event(envelope, SupplierRegistered)
         if event is None:
             return
-        async with self._locks(f"supplier:{event.supplier}"):
-            state = _load(self.supplier_states, event.supplier, SupplierState.from_json)
-            update = self.suppliers.apply_registration(state, event, envelope.time)
-            if update is None:
-                return
-            await self.sink.write([update.row])
-            self.supplier_states[event.supplier] = update.state.to_json()
+        state = _parse(await tx.get(SUPPLIER_TABLE, event.supplier), SupplierState.from_json)
+        update = self.suppliers.apply_registration(state, event, envelope.time)
+        if update is None:
+            return
+        await self._write(tx, [update.row])
+        tx.put(SUPPLIER_TABLE, event.supplier, update.state.to_json())
 
     # -- delivery timelines and delay alerts -----------------------------------------
 
     async def on_shipment(self, envelope: EventEnvelope) -> None:
+        await self._in_sequence("shipment", envelope, self._apply_shipment)
+
+    async def _apply_shipment(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
+        if not self._known(envelope):
+            return
         event = _domain_event(envelope, ShipmentEvent)
         if event is None:
             return
         key = event.shipment_id
-        state = _load(self.timeline_states, key, TimelineState.from_json)
+        state = _parse(await tx.get(TIMELINE_TABLE, key), TimelineState.from_json)
         update = self.timelines.apply(state, event, envelope.time)
         if update is None:
-            logger.info("skipped redelivered %s of %s", envelope.type, key)
             return
         rows: list[ProductRow] = [update.state.timeline]
         if update.alert is not None:
             rows.append(update.alert.alert)
-        await self.sink.write(rows)
+        await self._write(tx, rows)
         if update.alert is not None and update.alert.published:
             await self._publish(update.alert)
-        self.timeline_states[key] = update.state.to_json()
+        tx.put(TIMELINE_TABLE, key, update.state.to_json())
 
     # -- plumbing ---------------------------------------------------------------------
 
+    async def _write(self, tx: StateTransaction, rows: Sequence[ProductRow]) -> None:
+        """Product rows in the event's transaction; freshness is sampled once committed."""
+        await self.sink.write_in(tx.connection, rows)
+        if self.sli is not None and rows:
+            recorder = self.sli
+            tx.after_commit.append(lambda: observe_freshness(recorder, rows))
+
     async def _forward(self, envelope: EventEnvelope, topic: TopicT, key: str) -> None:
         """Send ``envelope`` on ``topic`` keyed by ``key``, to the partition a producer
-        of that key on any of the context's topics would pick."""
+        of that key on any of the context's topics would pick; returns once the broker
+        acknowledged it."""
         raw_key = key.encode()
         _, value, headers = encode(
             event_id=envelope.id,
@@ -430,14 +525,18 @@ class AnalyticsStreams:
             traceparent=envelope.traceparent,
             extensions=dict(envelope.extensions) or None,
         )
-        await topic.send(
+        delivery = await topic.send(
             key=raw_key,
             value=value,
             headers=headers,
             partition=self._partition_of(raw_key, self.partitions),
         )
+        await delivery
 
     async def _publish(self, change: AlertChange) -> None:
+        """Publish an alert change; returns once the broker acknowledged it, so the
+        event's transaction commits only after (a crash in between publishes it again,
+        with the same event id)."""
         alert = change.alert
         key, value, headers = encode(
             event_id=change.event_id(),
@@ -447,12 +546,13 @@ class AnalyticsStreams:
             subject=alert.subject,
             payload=json.dumps(alert_payload(alert)).encode(),
         )
-        await self.alerts_topic.send(
+        delivery = await self.alerts_topic.send(
             key=key,
             value=value,
             headers=headers,
             partition=self._partition_of(key, self.partitions),
         )
+        await delivery
 
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
@@ -486,11 +586,16 @@ def _domain_event(envelope: EventEnvelope, kind: type[E]) -> E | None:
 S = TypeVar("S")
 
 
-def _load(
-    table: TableT[str, dict[str, Any]], key: str, parse: Callable[[Mapping[str, Any]], S]
-) -> S | None:
-    data = table.get(key)
+def _parse(data: Mapping[str, Any] | None, parse: Callable[[Mapping[str, Any]], S]) -> S | None:
     return None if data is None else parse(data)
+
+
+def _routing_field(envelope: EventEnvelope, name: str) -> str:
+    """``name`` from the event's data, read tolerantly (types this worker may not know)."""
+    value = envelope.data.get(name)
+    if not isinstance(value, str) or not value:
+        raise PermanentEventError(f"{envelope.type} {envelope.id} has no {name!r} to route it by")
+    return value
 
 
 class _KeyedLocks:

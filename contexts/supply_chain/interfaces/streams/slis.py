@@ -2,10 +2,10 @@
 
 Two places, so that each figure is taken where it means what it says:
 
-- **freshness** in the product sink (:class:`MeasuredSink`): once a write has
-  committed, each product written gets one lag sample, from the newest ``as_of`` of its
-  rows (the event time of the newest fact) to now, when the rows became visible. Skipped
-  redeliveries write nothing, so they add no sample.
+- **freshness** where product rows are written (:func:`observe_freshness`): once the
+  event's transaction has committed, each product written gets one lag sample, from
+  the newest ``as_of`` of its rows (the event time of the newest fact) to now, when the
+  rows became visible. Skipped redeliveries write nothing, so they add no sample.
 - **completeness, errors and dead letters** around each agent's handler
   (:func:`measured_handler`, :func:`dead_letter_hook`), per the products the agent feeds
   (:data:`AGENT_PRODUCTS`). The sequence of aggregate versions is followed by the agent
@@ -33,7 +33,6 @@ from contexts.supply_chain.application.analytics import (
     DeliveryTimeline,
     InventoryLevel,
     ProductRow,
-    ProductSink,
     SupplierPerformance,
 )
 from shared_kernel.infrastructure.messaging.cloudevents import EventEnvelope
@@ -43,10 +42,10 @@ from shared_kernel.infrastructure.streams import DeadLetterHook, aggregate_versi
 __all__ = [
     "AGENT_PRODUCTS",
     "AgentMeasure",
-    "MeasuredSink",
     "agent_measure",
     "dead_letter_hook",
     "measured_handler",
+    "observe_freshness",
     "product_of",
 ]
 
@@ -103,25 +102,19 @@ def product_of(row: ProductRow) -> str:
     raise TypeError(f"no product for {type(row).__name__}")
 
 
-class MeasuredSink:
-    """A :class:`ProductSink` that samples each product's freshness after each write."""
-
-    def __init__(self, sink: ProductSink, recorder: SliRecorder) -> None:
-        self.sink = sink
-        self.recorder = recorder
-
-    async def write(self, rows: Sequence[ProductRow]) -> None:
-        await self.sink.write(rows)
-        if not rows:
-            return
-        visible_at = self.recorder.now()
-        newest: dict[str, datetime] = {}
-        for row in rows:
-            product = product_of(row)
-            if product not in newest or row.as_of > newest[product]:
-                newest[product] = row.as_of
-        for product, as_of in newest.items():
-            self.recorder.observe_freshness(product, as_of, visible_at)
+def observe_freshness(recorder: SliRecorder, rows: Sequence[ProductRow]) -> None:
+    """One freshness sample per product written, from its newest row's ``as_of`` to
+    now; call it once the rows are committed (visible)."""
+    if not rows:
+        return
+    visible_at = recorder.now()
+    newest: dict[str, datetime] = {}
+    for row in rows:
+        product = product_of(row)
+        if product not in newest or row.as_of > newest[product]:
+            newest[product] = row.as_of
+    for product, as_of in newest.items():
+        recorder.observe_freshness(product, as_of, visible_at)
 
 
 def _sequence_key(measure: AgentMeasure, envelope: EventEnvelope) -> tuple[str, int] | None:

@@ -162,14 +162,17 @@ async def test_the_worker_measures_freshness_completeness_and_dead_letters(
     assert 0 <= applied.freshness_p99_ms < LIVENESS_S * 1000
     assert worker.monitor.snapshot(ALERTS).events_received == 3
 
-    # Version 6 of the same item, of a type no product uses: versions 4 and 5 missing.
+    # Version 6 of the same item, of a type no product uses (it carries the topic's
+    # routing fields, as every inventory event does): versions 4 and 5 missing.
     key, value, headers = encode(
         event_id=str(uuid.uuid4()),
         source="urn:dpmesh:supply_chain",
         event_type="supply_chain.SomethingNew",
         time=datetime.now(UTC),
         subject=ITEM,
-        payload=json.dumps({"aggregate_version": 6}).encode(),
+        payload=json.dumps(
+            {"aggregate_version": 6, "warehouse": "LYS-1", "sku": "KD-HUB-200"}
+        ).encode(),
     )
     await send(worker.settings, worker.topics.inventory, key, value, headers)
     await send(worker.settings, worker.topics.inventory, ITEM.encode(), b"{}", [])  # no event

@@ -25,12 +25,13 @@ from contexts.supply_chain.interfaces.streams.analytics import AnalyticsTopics, 
 from contexts.supply_chain.interfaces.streams.slis import (
     AGENT_PRODUCTS,
     AgentMeasure,
-    MeasuredSink,
     agent_measure,
     dead_letter_hook,
     measured_handler,
+    observe_freshness,
     product_of,
 )
+from shared_kernel.infrastructure.database import create_engine
 from shared_kernel.infrastructure.messaging.cloudevents import EventEnvelope
 from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.slo import SliMonitor
@@ -52,10 +53,13 @@ class Clock:
 
 
 class ListSink:
+    """A sink that keeps what it is given; its engine is never connected here."""
+
     def __init__(self) -> None:
         self.writes: list[Sequence[ProductRow]] = []
+        self.engine = create_engine("sqlite+aiosqlite://")
 
-    async def write(self, rows: Sequence[ProductRow]) -> None:
+    async def write_in(self, conn: object, rows: Sequence[ProductRow]) -> None:
         self.writes.append(rows)
 
 
@@ -94,32 +98,17 @@ def envelope(subject: str, version: int | None, time: datetime) -> EventEnvelope
     )
 
 
-async def test_the_measured_sink_samples_each_product_once_per_write() -> None:
+def test_freshness_is_sampled_once_per_product_written() -> None:
     clock = Clock()
     monitor = SliMonitor(clock)
-    inner = ListSink()
-    sink = MeasuredSink(inner, monitor)
     clock.now = at(10)
 
-    rows = [timeline("SH-1", at(7)), timeline("SH-2", at(9)), alert(at(8))]
-    await sink.write(rows)
+    observe_freshness(monitor, [timeline("SH-1", at(7)), timeline("SH-2", at(9)), alert(at(8))])
 
-    assert inner.writes == [rows]
     timelines = monitor.snapshot(DELIVERY_TIMELINES)
     # One sample for the timelines, from the newest as_of (9 s): 1 s; alerts: 2 s.
     assert (timelines.freshness_samples, timelines.freshness_last_ms) == (1, 1000)
     assert monitor.snapshot(ALERTS).freshness_last_ms == 2000
-
-
-async def test_a_failed_write_is_no_sample() -> None:
-    class Broken:
-        async def write(self, rows: Sequence[ProductRow]) -> None:
-            raise ConnectionError("read store down")
-
-    monitor = SliMonitor(Clock())
-    with pytest.raises(ConnectionError):
-        await MeasuredSink(Broken(), monitor).write([timeline("SH-1", T0)])
-    assert monitor.snapshot(DELIVERY_TIMELINES).freshness_samples == 0
 
 
 async def test_the_source_agent_counts_events_by_sequence_and_failed_attempts() -> None:
@@ -187,7 +176,7 @@ def test_every_agent_of_the_worker_has_a_measure() -> None:
 
     names = {name.rsplit(".", 1)[-1] for name in app.agents}
     assert names == set(AGENT_PRODUCTS)
-    assert isinstance(streams.sink, MeasuredSink)
+    assert streams.sli is not None
     forward = agent_measure("receipts-forward", {"purchase_order": topics.purchase_order})
     assert forward == AgentMeasure(("supplier-performance",), topics.purchase_order, True)
     with pytest.raises(ValueError, match="no SLI measure"):
