@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import weakref
@@ -236,7 +237,6 @@ class AnalyticsStreams:
         self.inventory = inventory
         self.suppliers = suppliers
         self.timelines = timelines
-        self.state = StreamState(sink.engine, tables.stream_state, str(app.conf.id))
         #: Events of types this worker does not know, per type: skipped, but counted.
         self.unknown_types: Counter[str] = Counter()
         self._locks = _KeyedLocks()
@@ -264,6 +264,12 @@ class AnalyticsStreams:
         ]
         for name, source, handler in agents:
             self._agent(name, topic(source), handler)
+
+    @functools.cached_property
+    def state(self) -> StreamState:
+        """The worker's durable state, in the read store's database (made on first use,
+        so that the topology can be inspected without a database)."""
+        return StreamState(self.sink.engine, tables.stream_state, str(self.app.conf.id))
 
     @property
     def output_topics(self) -> dict[str, int]:
