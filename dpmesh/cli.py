@@ -13,7 +13,7 @@ from dpmesh.commands.carrier import carrier
 from dpmesh.commands.catalog import catalog
 from dpmesh.commands.contracts import app as contracts_app
 from dpmesh.commands.demo import demo
-from dpmesh.commands.run import migrate, run, snapshot
+from dpmesh.commands.run import migrate, replay, run, snapshot
 from dpmesh.commands.simulate import simulate
 from dpmesh.commands.sql import sql
 from dpmesh.commands.status import status
@@ -49,6 +49,7 @@ app.command(
     epilog="Examples:\n\n  dpmesh catalog\n\n  dpmesh catalog --port 9100",
 )(catalog)
 app.command("migrate")(migrate)
+app.command("replay")(replay)
 app.add_typer(contracts_app, name="contracts")
 
 

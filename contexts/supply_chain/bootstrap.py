@@ -35,7 +35,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dependency_injector import containers, providers
@@ -82,7 +82,11 @@ from contexts.supply_chain.interfaces.api import TAGS, routers
 from contexts.supply_chain.interfaces.api.analytics import analytics_router
 from contexts.supply_chain.interfaces.api.security import SCOPE_DESCRIPTIONS, secured_routers
 from contexts.supply_chain.interfaces.api.slo import read_meter_dependency, slo_router
-from contexts.supply_chain.interfaces.streams.analytics import AnalyticsTopics, build_analytics
+from contexts.supply_chain.interfaces.streams.analytics import (
+    AnalyticsStreams,
+    AnalyticsTopics,
+    build_analytics,
+)
 from shared_kernel.application import Command, MessageBus
 from shared_kernel.infrastructure.catalog_registration import (
     CatalogError,
@@ -94,7 +98,7 @@ from shared_kernel.infrastructure.database import create_engine, create_session_
 from shared_kernel.infrastructure.logging import configure_logging
 from shared_kernel.infrastructure.messaging.relay import OutboxRelay
 from shared_kernel.infrastructure.metrics import new_registry
-from shared_kernel.infrastructure.persistence.outbox import OutboxWriter
+from shared_kernel.infrastructure.persistence.outbox import OutboxWriter, mark_for_replay
 from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.slo import ReadMeter, SliMonitor, export_slis
 from shared_kernel.infrastructure.streams import create_stream_app, serve
@@ -309,6 +313,18 @@ async def upgrade_database(container: SupplyChainContainer | None = None) -> Non
         await store.dispose()
 
 
+async def replay_outbox(
+    since: datetime | None = None, container: SupplyChainContainer | None = None
+) -> int:
+    """Mark the kept outbox rows (recorded at or after ``since``) for publishing again;
+    the relay republishes them (``dpmesh replay supply_chain``). The count."""
+    container = container or SupplyChainContainer()
+    try:
+        return await mark_for_replay(container.engine(), container.outbox_table(), since=since)
+    finally:
+        await container.engine().dispose()
+
+
 async def run_relay(stop: asyncio.Event, container: SupplyChainContainer | None = None) -> None:
     """Publish the outbox until ``stop`` is set (``dpmesh run supply_chain relay``)."""
     container = container or _process_container()
@@ -355,6 +371,7 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
         asyncio.create_task(
             write_slis_every(monitor, SliStore(store.engine), sli_settings), name="slis"
         ),
+        asyncio.create_task(_report_gaps_every(streams, sli_settings), name="gaps"),
     ]
     if settings.catalog_url:
         background.append(
@@ -391,6 +408,18 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
             await carrier.aclose()
         await store.dispose()
         await container.engine().dispose()
+
+
+async def _report_gaps_every(streams: AnalyticsStreams, settings: SliSettings) -> None:
+    """Held events and the gaps they wait for, into the SLIs and, past the alert
+    delay, the log; a failed look is logged and retried next round."""
+    alert_after = timedelta(seconds=settings.gap_alert_after_s)
+    while True:
+        await asyncio.sleep(settings.interval_s)
+        try:
+            await streams.report_gaps(alert_after)
+        except Exception:
+            logger.exception("looking for gaps failed; retrying next round")
 
 
 async def _heartbeats_every(monitor: SliMonitor, catalog_url: str, interval_s: float) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -103,6 +103,39 @@ def snapshot(
     written = asyncio.run(main())
     for product, path in written.items():
         _console.print(f"[green]✓[/] {product:<22} {path}")
+
+
+def replay(
+    name: ContextArg,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Only rows recorded at or after this time (ISO 8601, UTC if no zone). "
+            "Default: every row the outbox keeps.",
+        ),
+    ] = None,
+) -> None:
+    """Publish a context's kept outbox rows again, to rebuild a broker, an environment or
+    a product from the database, the source of truth.
+
+    The rows are marked unpublished; the context's relay (``dpmesh run NAME relay``, or
+    its API with the relay inside) republishes them in their original order. Consumers
+    apply each aggregate version once, so products stay exact.
+
+    Examples:
+
+      dpmesh replay supply_chain
+
+      dpmesh replay supply_chain --since 2026-11-27T08:00:00
+    """
+    bootstrap = _entry(name).load()
+    moment = since if since is None or since.tzinfo is not None else since.replace(tzinfo=UTC)
+    count: int = asyncio.run(bootstrap.replay_outbox(moment))
+    scope = "every kept row" if moment is None else f"rows recorded since {moment.isoformat()}"
+    _console.print(
+        f"[green]{name}:[/] {count} outbox rows marked for replay ({scope}); "
+        "the relay publishes them again."
+    )
 
 
 def _entry(name: str) -> Any:

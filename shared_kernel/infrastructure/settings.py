@@ -47,3 +47,9 @@ class ContextSettings(BaseSettings):
     log_json: bool = True
     relay_poll_interval_s: float = Field(default=0.5, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
+    #: Published outbox rows are kept this long so that ``dpmesh replay`` can rebuild a
+    #: broker, an environment or a consumer from them; the relay deletes older ones.
+    outbox_retention_days: float = Field(default=30.0, gt=0)
+    #: Replay the whole outbox by itself when the broker lost the topics it published to
+    #: (a restarted embedded broker); otherwise the relay logs what to do.
+    relay_replay_on_broker_loss: bool = False

@@ -452,6 +452,9 @@ class _ProductMeter:
         self.errors = _WindowedCount(window)
         self.dead_letters = _WindowedCount(window)
         self.last_event_time: datetime | None = None
+        #: Versions missing before events the worker holds durably (reported by it).
+        self.held_missing = 0
+        self.unknown_types: dict[str, int] = {}
 
 
 # -- the worker's monitor ----------------------------------------------------------------
@@ -484,6 +487,10 @@ class SliRecorder(Protocol):
         aggregate_version: int | None = None,
     ) -> None: ...
 
+    def observe_unknown_type(self, product: str, event_type: str) -> None: ...
+
+    def observe_held(self, product: str, missing: int) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SliSnapshot:
@@ -512,6 +519,9 @@ class SliSnapshot:
     applied_total: int = 0
     errors_total: int = 0
     dead_letters_total: int = 0
+    #: Events of types the worker does not know, per type (skipped by a tolerant
+    #: reader, but counted so that a new producer version does not go unnoticed).
+    unknown_types: tuple[tuple[str, int], ...] = ()
 
     @property
     def completeness(self) -> float | None:
@@ -633,6 +643,17 @@ class SliMonitor:
         if aggregate_key is not None and aggregate_version is not None:
             meter.sequence.lose(aggregate_key, aggregate_version)
 
+    def observe_unknown_type(self, product: str, event_type: str) -> None:
+        """An event of a type the worker does not know was skipped."""
+        counts = self._meter(product).unknown_types
+        counts[event_type] = counts.get(event_type, 0) + 1
+
+    def observe_held(self, product: str, missing: int) -> None:
+        """How many versions are missing before the events the worker holds, as its
+        durable state says (survives restarts, unlike the in-memory sequence, whose
+        baseline is the first version a new worker sees)."""
+        self._meter(product).held_missing = missing
+
     def snapshot(self, product: str) -> SliSnapshot:
         meter = self._meter(product)
         now = self._clock()
@@ -649,7 +670,7 @@ class SliMonitor:
             last_event_time=meter.last_event_time or meter.lags.last_event_time,
             last_materialized_at=meter.lags.last_at,
             events_received=meter.sequence.received,
-            events_missing=meter.sequence.missing,
+            events_missing=max(meter.sequence.missing, meter.held_missing),
             events_duplicate=meter.sequence.duplicates,
             events_lost=meter.sequence.lost,
             window_applied=meter.applied.over_window(now),
@@ -658,6 +679,7 @@ class SliMonitor:
             applied_total=meter.applied.total,
             errors_total=meter.errors.total,
             dead_letters_total=meter.dead_letters.total,
+            unknown_types=tuple(sorted(meter.unknown_types.items())),
         )
 
     def snapshots(self) -> list[SliSnapshot]:
@@ -722,7 +744,16 @@ def merge_snapshots(snapshots: Sequence[SliSnapshot]) -> SliSnapshot:
         applied_total=sum(s.applied_total for s in snapshots),
         errors_total=sum(s.errors_total for s in snapshots),
         dead_letters_total=sum(s.dead_letters_total for s in snapshots),
+        unknown_types=_summed(s.unknown_types for s in snapshots),
     )
+
+
+def _summed(counts: Iterable[tuple[tuple[str, int], ...]]) -> tuple[tuple[str, int], ...]:
+    total: dict[str, int] = {}
+    for pairs in counts:
+        for name, count in pairs:
+            total[name] = total.get(name, 0) + count
+    return tuple(sorted(total.items()))
 
 
 # -- the read side -----------------------------------------------------------------------
@@ -824,6 +855,11 @@ class _SliCollector(Collector):
             "Versions skipped by the sequence and not arrived yet.",
             labels=["product"],
         )
+        unknown = CounterMetricFamily(
+            "dpmesh_product_unknown_type_events",
+            "Events of a type the worker does not know, skipped, per product and type.",
+            labels=["product", "type"],
+        )
         events = CounterMetricFamily(
             "dpmesh_product_events",
             "Events per product by outcome: applied, error (failed attempt), dead_letter, "
@@ -864,6 +900,8 @@ class _SliCollector(Collector):
                 ("duplicate", snapshot.events_duplicate),
             ):
                 events.add_metric([product, outcome], value)
+            for event_type, count in snapshot.unknown_types:
+                unknown.add_metric([product, event_type], count)
             for rate, ratio in (
                 (PROCESSING_ERROR_RATE, snapshot.processing_error_rate),
                 (DEAD_LETTER_RATE, snapshot.dead_letter_rate),
@@ -876,7 +914,7 @@ class _SliCollector(Collector):
                     status.add_metric(
                         [product, evaluation.objective.sli], _STATUS_VALUE[evaluation.status]
                     )
-        yield from (lag, quantiles, completeness, missing, events, rates, status)
+        yield from (lag, quantiles, completeness, missing, events, unknown, rates, status)
 
     def _read_metrics(self) -> Iterator[Metric]:
         if self._meter is None:

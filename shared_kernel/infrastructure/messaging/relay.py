@@ -47,7 +47,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
@@ -63,8 +63,13 @@ from shared_kernel.infrastructure.messaging.producer import (
     event_dataschema,
     traceparent_for,
 )
+from shared_kernel.infrastructure.messaging.topics import ensure_topics
 from shared_kernel.infrastructure.metrics import MetricSet
-from shared_kernel.infrastructure.persistence.outbox import outbox_channel
+from shared_kernel.infrastructure.persistence.outbox import (
+    mark_for_replay,
+    outbox_channel,
+    purge_published,
+)
 from shared_kernel.infrastructure.settings import ContextSettings, KafkaSettings
 
 __all__ = ["OutboxRelay", "OutboxRow", "PublishFailed", "RelayMetrics"]
@@ -119,6 +124,13 @@ class RelayMetrics(MetricSet):
             ["context"],
             registry=registry,
         )
+        self.broker_lost_topics = Gauge(
+            "dpmesh_outbox_broker_lost_topics",
+            "Topics the relay published to that the broker no longer has (a wiped broker: "
+            "replay the outbox).",
+            ["context"],
+            registry=registry,
+        )
         self.failures = Counter(
             "dpmesh_outbox_publish_failures",
             "Relay rounds that left rows unpublished (broker or database errors).",
@@ -164,6 +176,10 @@ class OutboxRelay:
         backoff_max_s: float = 5.0,
         request_timeout_ms: int | None = None,
         listen: bool = True,
+        replay_on_broker_loss: bool = False,
+        topic_check_interval_s: float = 10.0,
+        retention: timedelta | None = None,
+        purge_interval_s: float = 3600.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -183,6 +199,17 @@ class OutboxRelay:
         self._m_latency = metrics.latency.labels(context)
         self._m_published = metrics.published.labels(context)
         self._m_failures = metrics.failures.labels(context)
+        self._m_lost_topics = metrics.broker_lost_topics.labels(context)
+        self._replay_on_broker_loss = replay_on_broker_loss
+        self._retention = retention
+        self._purge_interval_s = purge_interval_s
+        self._purged_at = float("-inf")
+        self._topic_check_interval_s = topic_check_interval_s
+        self._topics_checked_at = float("-inf")
+        #: Topics this outbox has published to; None until read from the database.
+        self._published_topics: set[str] | None = None
+        #: Topics the last check found missing (empty when the broker has them all).
+        self.lost_topics: frozenset[str] = frozenset()
         self._partitioner = KeyPartitioner()
         self._producer: Any = None
         self._wakeup = asyncio.Event()
@@ -214,6 +241,8 @@ class OutboxRelay:
             registry=registry,
             batch_size=settings.relay_batch_size,
             poll_interval_s=settings.relay_poll_interval_s,
+            replay_on_broker_loss=settings.relay_replay_on_broker_loss,
+            retention=timedelta(days=settings.outbox_retention_days),
         )
 
     @property
@@ -272,9 +301,12 @@ class OutboxRelay:
                         retry_in_s=delay,
                     )
                     await self._refresh_backlog()
+                    await self._check_topics(force=True)
                     await self._sleep(delay)
                     continue
                 self._backoff.reset()
+                await self._check_topics()
+                await self._purge_expired()
                 if published >= self._batch_size:
                     await self._refresh_backlog()
                     continue  # a backlog: go on at once
@@ -307,6 +339,8 @@ class OutboxRelay:
                 if not rows:
                     return 0
                 acked, failed, failure = await self._publish(rows)
+                if self._published_topics is not None:
+                    self._published_topics.update(row.topic for row in acked)
                 acked_at = datetime.now(UTC)
                 if acked:
                     await self._mark_published(conn, acked)
@@ -502,6 +536,76 @@ class OutboxRelay:
             self._backoff.reset()
             return True
         return False
+
+    async def _purge_expired(self) -> None:
+        """Delete published rows past the retention, at most once per purge interval."""
+        now = time.monotonic()
+        if self._retention is None or now - self._purged_at < self._purge_interval_s:
+            return
+        self._purged_at = now
+        try:
+            purged = await purge_published(
+                self._engine, self._table, before=datetime.now(UTC) - self._retention
+            )
+        except Exception as exc:
+            self._log.warning("outbox_relay.purge_failed", error=_describe(exc))
+            return
+        if purged:
+            self._log.info("outbox_relay.purged", rows=purged, retention=str(self._retention))
+
+    async def _check_topics(self, *, force: bool = False) -> None:
+        """Compare the topics this outbox published to with the broker's; a topic gone
+        means the broker lost its data (the embedded broker keeps it in memory).
+
+        Then, with ``replay_on_broker_loss``, the lost topics are created again and the
+        whole outbox is marked for replay; otherwise the relay says what to do, at each
+        check, until the topics are back.
+        """
+        now = time.monotonic()
+        if not force and now - self._topics_checked_at < self._topic_check_interval_s:
+            return
+        self._topics_checked_at = now
+        try:
+            if self._published_topics is None:
+                t = self._table
+                async with self._engine.connect() as conn:
+                    rows = await conn.execute(
+                        select(t.c.topic).where(t.c.published_at.is_not(None)).distinct()
+                    )
+                    self._published_topics = {str(topic) for (topic,) in rows}
+            if not self._published_topics or self._producer is None:
+                return
+            metadata = await self._producer.client.fetch_all_metadata()
+            missing = frozenset(self._published_topics - set(metadata.topics()))
+        except Exception as exc:
+            self._log.debug("outbox_relay.topic_check_failed", error=_describe(exc))
+            return
+        self.lost_topics = missing
+        self._m_lost_topics.set(len(missing))
+        if not missing:
+            return
+        if not self._replay_on_broker_loss:
+            self._log.error(
+                "outbox_relay.broker_lost_topics",
+                topics=sorted(missing),
+                remedy=f"the broker lost published events: run 'dpmesh replay {self._context}' "
+                f"(or set {self._context.upper()}_RELAY_REPLAY_ON_BROKER_LOSS=true)",
+            )
+            return
+        await ensure_topics(
+            self._kafka.bootstrap_servers,
+            dict.fromkeys(missing, self._kafka.topic_partitions),
+            self._kafka.topic_replication,
+            client_id=f"{self._kafka.client_id}-relay-topics",
+            request_timeout_ms=self._request_timeout_ms,
+        )
+        replayed = await mark_for_replay(self._engine, self._table)
+        self._log.warning(
+            "outbox_relay.replaying_after_broker_loss", topics=sorted(missing), rows=replayed
+        )
+        self.lost_topics = frozenset()
+        self._m_lost_topics.set(0)
+        self.wake()
 
     async def _idle(self) -> None:
         await self._ensure_listener()

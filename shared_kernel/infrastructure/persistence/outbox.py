@@ -24,9 +24,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
+    update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared_kernel.domain.events import DomainEvent
 from shared_kernel.infrastructure.logging import current_correlation_id
@@ -64,6 +66,39 @@ def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
         Index(f"ix_{name}_unpublished", "published_at", "seq"),
         Index(f"ix_{name}_key_seq", "message_key", "seq"),
     )
+
+
+async def mark_for_replay(
+    engine: AsyncEngine, table: Table, *, since: datetime | None = None
+) -> int:
+    """Mark published rows unpublished again, so the relay republishes them; the count.
+
+    The source of truth is the database: a broker that lost its topics, a new
+    environment or a new consumer is rebuilt by publishing the kept rows again. The
+    relay sends them in ``seq`` order, so each aggregate's events keep their order, and
+    consumers idempotent by aggregate version apply each event once. With ``since``,
+    only rows recorded at or after it: a consumer that never saw an aggregate's earlier
+    versions holds the later ones as a gap, so rebuild a new consumer from everything.
+    """
+    statement = (
+        update(table).where(table.c.published_at.is_not(None)).values(published_at=None, attempts=0)
+    )
+    if since is not None:
+        statement = statement.where(table.c.recorded_at >= since)
+    async with engine.begin() as conn:
+        result = await conn.execute(statement)
+    return int(result.rowcount or 0)
+
+
+async def purge_published(engine: AsyncEngine, table: Table, *, before: datetime) -> int:
+    """Delete rows published before ``before`` (the retention's horizon); the count.
+    Unpublished rows are never deleted, however old."""
+    statement = delete(table).where(
+        table.c.published_at.is_not(None), table.c.published_at < before
+    )
+    async with engine.begin() as conn:
+        result = await conn.execute(statement)
+    return int(result.rowcount or 0)
 
 
 def outbox_channel(table: Table) -> str:

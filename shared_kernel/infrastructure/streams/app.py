@@ -6,6 +6,8 @@ contexts (or two tests) never share agents, tables or a consumer group by accide
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -19,7 +21,16 @@ from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.streams.offsets import confirmed_end_offsets
 from shared_kernel.infrastructure.streams.progress import OffsetProgress
 
-__all__ = ["DEFAULT_DATADIR", "StreamApp", "create_stream_app", "event_topic", "stream_agent"]
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_DATADIR",
+    "OffsetCommitsFailing",
+    "StreamApp",
+    "create_stream_app",
+    "event_topic",
+    "stream_agent",
+]
 
 #: Where faust puts ``<app id>-data`` (RocksDB tables; empty with the memory store).
 DEFAULT_DATADIR = Path("var") / "faust"
@@ -59,6 +70,14 @@ class StreamApp(faust.App):
         return consumer
 
 
+class OffsetCommitsFailing(RuntimeError):
+    """The worker's offset commits have failed for too long; it stops."""
+
+
+#: How long offset commits may keep failing before the worker stops.
+COMMIT_FAILURE_DEADLINE_S = 60.0
+
+
 class _Consumer(aiokafka_driver.Consumer):
     """faust's aiokafka consumer with three corrections.
 
@@ -94,16 +113,39 @@ class _Consumer(aiokafka_driver.Consumer):
             self.progress.forget(revoked)
         await super().on_partitions_revoked(revoked)
 
+    #: Since when offset commits have been failing without a success (monotonic).
+    _failing_since: float | None = None
+
     async def _commit(self, offsets: Mapping[TP, int]) -> bool:
-        if self.progress is None:
-            return bool(await super()._commit(offsets))
-        clamped = self.progress.clamp(offsets)
+        clamped = dict(offsets) if self.progress is None else self.progress.clamp(offsets)
         if not clamped:
             return False
         committed = bool(await super()._commit(clamped))
         if committed:
-            self.progress.committed(clamped)
+            self._failing_since = None
+            if self.progress is not None:
+                self.progress.committed(clamped)
+        else:
+            await self._commit_failed(clamped)
         return committed
+
+    async def _commit_failed(self, offsets: Mapping[TP, int]) -> None:
+        """A worker whose commits keep failing (a broker that lost the group's topics)
+        would redo ever more work at its next start: it stops, non-zero, instead."""
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+            return
+        if now - self._failing_since < COMMIT_FAILURE_DEADLINE_S:
+            return
+        error = OffsetCommitsFailing(
+            f"offset commits have failed for {now - self._failing_since:.0f} s "
+            f"(last: {sorted((str(tp.topic), tp.partition) for tp in offsets)}); if the "
+            "broker was restarted or wiped, replay the outbox ('dpmesh replay <context>') "
+            "and start the worker again"
+        )
+        logger.error("%s", error)
+        await self.app.crash(error)
 
     async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         committed = bool(await super().commit(topics, start_new_transaction))

@@ -62,6 +62,11 @@ class SliSettings(BaseSettings):
         default=60.0, gt=0, description="A worker's row older than this no longer counts."
     )
     retention_s: float = Field(default=3600.0, gt=0, description="Rows older are deleted.")
+    gap_alert_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A gap in an aggregate's versions open longer than this raises an alert.",
+    )
     worker_id: str = Field(default_factory=_default_worker_id, min_length=1, max_length=200)
 
     @property

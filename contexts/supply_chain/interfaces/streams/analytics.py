@@ -53,6 +53,7 @@ import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import faust
@@ -60,6 +61,10 @@ from faust.types import TopicT
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contexts.supply_chain.application.analytics import (
+    ALERTS,
+    DELIVERY_TIMELINES,
+    INVENTORY_LEVELS,
+    SUPPLIER_PERFORMANCE,
     Alert,
     AlertChange,
     InventoryAnalytics,
@@ -142,6 +147,15 @@ TIMELINE_TABLE = "delivery-timelines"
 #: A failing sink (the read store down) is retried this many times, about half a
 #: minute with the kernel's backoff, before the worker stops (exit non-zero).
 MAX_ATTEMPTS = 18
+
+#: The products fed by the events of each domain topic (by its aggregate type).
+ROLE_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "inventory": (INVENTORY_LEVELS, ALERTS),
+    "sku": (INVENTORY_LEVELS, ALERTS),
+    "purchase_order": (SUPPLIER_PERFORMANCE,),
+    "supplier": (SUPPLIER_PERFORMANCE,),
+    "shipment": (DELIVERY_TIMELINES, ALERTS),
+}
 
 _EVENT_CLASSES: dict[str, type[SupplyChainEvent]] = {cls.type_name(): cls for cls in EVENT_TYPES}
 
@@ -344,13 +358,44 @@ class AnalyticsStreams:
                 subject,
             )
 
-    def _known(self, envelope: EventEnvelope) -> bool:
+    def _known(self, envelope: EventEnvelope, role: str) -> bool:
+        """Whether this worker knows the event's type; unknown ones are counted."""
         if envelope.type in _EVENT_CLASSES:
             return True
         self.unknown_types[envelope.type] += 1
         if self.unknown_types[envelope.type] == 1:
             logger.warning("events of unknown type %s are skipped (and counted)", envelope.type)
+        if self.sli is not None:
+            for product in ROLE_PRODUCTS[role]:
+                self.sli.observe_unknown_type(product, envelope.type)
         return False
+
+    async def report_gaps(self, alert_after: timedelta) -> list[Gap]:
+        """Tell the SLIs how many versions the held events wait for, and raise an alert
+        (an error in the log, the open gap in the completeness SLI) for each gap open
+        longer than ``alert_after``. Read from the durable state: true across restarts."""
+        gaps = await self.gaps()
+        missing: Counter[str] = Counter()
+        now = datetime.now(UTC)
+        for gap in gaps:
+            role = gap.aggregate.split("/", 1)[0]
+            for product in ROLE_PRODUCTS.get(role, ()):
+                missing[product] += gap.missing
+            if now - gap.since >= alert_after:
+                logger.error(
+                    "gap in %s: versions %s..%s missing for %.0f s, %s later events held; "
+                    "if the broker lost them, replay the outbox ('dpmesh replay %s')",
+                    gap.aggregate,
+                    gap.first,
+                    gap.last,
+                    (now - gap.since).total_seconds(),
+                    gap.held,
+                    CONTEXT,
+                )
+        if self.sli is not None:
+            for product in {p for products in ROLE_PRODUCTS.values() for p in products}:
+                self.sli.observe_held(product, missing[product])
+        return gaps
 
     # -- inventory levels and stock-out alerts ----------------------------------------
 
@@ -365,7 +410,7 @@ class AnalyticsStreams:
             await self._in_sequence("inventory", envelope, self._apply_inventory)
 
     async def _apply_inventory(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
-        if not self._known(envelope):
+        if not self._known(envelope, "inventory"):
             return
         event = _domain_event(envelope, InventoryEvent)
         if event is None:
@@ -387,7 +432,7 @@ class AnalyticsStreams:
             await self._in_sequence("sku", envelope, self._apply_sku)
 
     async def _apply_sku(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
-        if not self._known(envelope):
+        if not self._known(envelope, "sku"):
             return
         event = _domain_event(envelope, SkuRegistered)
         if event is None:
@@ -453,7 +498,7 @@ class AnalyticsStreams:
             await self._in_sequence("purchase_order", envelope, self._apply_receipt)
 
     async def _apply_receipt(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
-        if not self._known(envelope):
+        if not self._known(envelope, "purchase_order"):
             return
         event = _domain_event(envelope, GoodsReceived)
         if event is None:
@@ -470,7 +515,7 @@ class AnalyticsStreams:
             await self._in_sequence("supplier", envelope, self._apply_supplier)
 
     async def _apply_supplier(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
-        if not self._known(envelope):
+        if not self._known(envelope, "supplier"):
             return
         event = _domain_event(envelope, SupplierRegistered)
         if event is None:
@@ -488,7 +533,7 @@ class AnalyticsStreams:
         await self._in_sequence("shipment", envelope, self._apply_shipment)
 
     async def _apply_shipment(self, tx: StateTransaction, envelope: EventEnvelope) -> None:
-        if not self._known(envelope):
+        if not self._known(envelope, "shipment"):
             return
         event = _domain_event(envelope, ShipmentEvent)
         if event is None:

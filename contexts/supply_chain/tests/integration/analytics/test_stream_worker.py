@@ -40,6 +40,7 @@ from contexts.supply_chain.interfaces.api.analytics import analytics_router
 from contexts.supply_chain.interfaces.streams import (
     ALERT_CLEARED,
     ALERT_RAISED,
+    AnalyticsStreams,
     AnalyticsTopics,
     build_analytics,
 )
@@ -86,6 +87,7 @@ class Harness:
     read_store: AnalyticsReadStore
     app_id: str
     internal_topics: list[str]
+    streams: AnalyticsStreams
     proposals: list[ReplenishmentRequest] = field(default_factory=list)
 
     async def record(self, *events: DomainEvent) -> None:
@@ -244,6 +246,7 @@ async def harness(
             read_store=read_store,
             app_id=app_id,
             internal_topics=[streams.inventory_by_sku_topic, streams.receipts_by_supplier_topic],
+            streams=streams,
             proposals=proposals,
         )
         await relay.start()
@@ -566,3 +569,53 @@ async def _read_all(bootstrap: str, topic: str, at_least: int) -> list[Any]:
         return records
     finally:
         await consumer.stop()
+
+
+async def test_a_missing_event_is_held_and_reported_never_absorbed(harness: Harness) -> None:
+    """A planted gap: one movement's record never reaches the broker (its outbox row is
+    marked published without being sent). The movements after it are held, the gap is
+    reported, and the product stays at the last exact figures; once the record comes
+    (``dpmesh replay`` of the row), everything held is applied in order."""
+    h = harness
+    stock = Stock("LYS-1")
+    await h.record(sku_registered(when=at(-1)), *stock.receive(100, at(0)))
+    shipped = stock.ship(10, at(1))  # versions 2 (reserved) and 3 (shipped)
+    later = [*stock.ship(5, at(2)), *stock.receive(20, at(3))]  # versions 4 to 6
+    lost = shipped[0]
+
+    async def level() -> dict[str, Any]:
+        response = await h.api.get("/api/v1/products/inventory-levels/LYS-1/KD-HUB-200")
+        return response.json() if response.status_code == 200 else {}
+
+    await eventually(lambda: _equals(level(), "on_hand", "100"), what="the receipt applied")
+    # The lost event's row is in the outbox but marked published in the same
+    # transaction: no relay ever sends it.
+    async with create_session_factory(h.engine)() as session, session.begin():
+        await h.writer.write(session, [lost])
+        await session.execute(
+            update(outbox)
+            .where(outbox.c.event_id == str(lost.event_id))
+            .values(published_at=datetime.now(UTC))
+        )
+    await h.record(*shipped[1:], *later)
+
+    seen: list[Any] = []
+
+    async def gap_reported() -> bool:
+        seen[:] = await h.streams.gaps()
+        return [(g.first, g.last, g.held) for g in seen] == [(2, 2, 4)]
+
+    await eventually(gap_reported, what="the gap (version 2 missing, 4 events held)")
+    gaps = await h.streams.report_gaps(alert_after=timedelta(0))
+    assert gaps[0].aggregate == "inventory/LYS-1:KD-HUB-200"
+    # Not absorbed: the product still shows the figures before the gap.
+    assert (await level())["on_hand"] == "100"
+
+    await h.republish(lost)
+    await eventually(lambda: _equals(level(), "on_hand", "105"), what="the gap closed")
+    assert await h.streams.gaps() == []
+    assert (await level())["reserved"] == "0"
+
+
+async def _equals(answer: Awaitable[dict[str, Any]], field_name: str, value: str) -> bool:
+    return Decimal(str((await answer).get(field_name, "NaN"))) == Decimal(value)
