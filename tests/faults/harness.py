@@ -251,7 +251,7 @@ class Deployment:
     def process(self, role: str) -> ContextProcess:
         return ContextProcess(role, self.env, self.tmp)
 
-    def relay(self) -> OutboxRelay:
+    def relay(self, **options: Any) -> OutboxRelay:
         return OutboxRelay(
             engine=self.engine,
             table=outbox,
@@ -261,6 +261,7 @@ class Deployment:
             poll_interval_s=0.05,
             backoff_initial_s=0.05,
             backoff_max_s=0.5,
+            **options,
         )
 
     async def record(self, events: Sequence[DomainEvent]) -> None:

@@ -34,7 +34,9 @@ from shared_kernel.infrastructure.messaging.dead_letter import (
     dead_letter_headers,
     dead_letter_topic,
 )
+from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.streams.idempotency import IdempotencyGuard
+from shared_kernel.infrastructure.streams.offsets import first_offset_from
 from shared_kernel.infrastructure.streams.progress import OffsetProgress, RecordsSkipped, Verdict
 
 __all__ = [
@@ -166,8 +168,24 @@ async def _in_order(app: AppT, progress: OffsetProgress, message: Any) -> bool:
         raise
     if verdict is Verdict.REWIND:
         expected = progress.expected(message.tp)
-        if expected is not None:
-            await app.consumer.seek(message.tp, expected)
+        kafka: KafkaSettings | None = getattr(app, "kafka", None)
+        first = None
+        if expected is not None and kafka is not None:
+            first = await first_offset_from(
+                kafka.bootstrap_servers,
+                (message.topic, message.partition),
+                expected,
+                client_id=f"{kafka.client_id}-offset-probe",
+                request_timeout_ms=kafka.request_timeout_ms,
+            )
+        if first is not None and first >= message.offset:
+            progress.hole(message.tp, message.offset)
+            return True
+        # Records were skipped (or the broker did not answer: the safe side). Rewind.
+        target = first if first is not None else expected
+        if target is not None:
+            progress.rewind_to(message.tp, target)
+            await app.consumer.seek(message.tp, target)
         return False
     if verdict is Verdict.DONE_BEFORE:
         logger.info(

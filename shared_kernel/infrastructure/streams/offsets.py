@@ -79,3 +79,51 @@ async def confirmed_end_offsets(
     if raised:
         logger.info("end offsets under-reported by the broker, corrected: %s", raised)
     return result
+
+
+async def first_offset_from(
+    bootstrap_servers: str,
+    tp: tuple[str, int],
+    offset: int,
+    *,
+    client_id: str = "dpmesh-offset-probe",
+    request_timeout_ms: int = 10_000,
+    fetch_max_wait_ms: int = 20,
+) -> int | None:
+    """The offset of the first record of ``tp`` at or after ``offset``, as a fetch from
+    there answers; None when the partition has nothing there (yet) or gives no answer.
+
+    A log may have holes (records removed by compaction, transaction markers, a batch
+    the broker numbered but never stored), and a consumer that jumps over one has
+    skipped nothing. Asking the broker tells a hole from records a consumer dropped.
+    """
+    consumer: Any = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        request_timeout_ms=request_timeout_ms,
+        fetch_max_wait_ms=max(fetch_max_wait_ms, 1),
+        max_partition_fetch_bytes=64 * 1024,
+    )
+    await consumer.start()
+    try:
+        partition = TopicPartition(tp[0], tp[1])
+        consumer.assign([partition])
+        consumer.seek(partition, offset)
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                batches = await consumer.getmany(partition, timeout_ms=200, max_records=1)
+            except Exception as exc:  # offset out of range: the log starts later
+                logger.info("probe of %s@%s: %s", tp, offset, exc)
+                return None
+            records = batches.get(partition, [])
+            if records:
+                return int(records[0].offset)
+            highwater = consumer.highwater(partition)
+            if highwater is not None and highwater <= offset:
+                return None
+        return None
+    finally:
+        await consumer.stop()

@@ -15,11 +15,13 @@ topic that no agent ever saw.
 - per partition, records are done one after another (agents run with concurrency 1),
   so the account is one number, the next offset expected;
 - the consumer commits ``min(what faust wants, next expected)``, never more;
-- a record whose offset is past the next expected one means the consumer skipped
-  records: the partition is rewound to the next expected offset, and records are
-  ignored until it arrives (a rewind that does not complete within
-  ``REWIND_DEADLINE_S`` crashes the worker, whose restart resumes from the last
-  durable commit);
+- a record whose offset is past the next expected one: the broker is asked for the
+  first record from the expected offset. If that is the record in hand, the log has a
+  hole there (compaction, transaction markers, a batch the broker numbered but did not
+  keep) and nothing was skipped. Otherwise the consumer skipped records: the partition
+  is rewound to them, and records are ignored until they arrive (a rewind that does not
+  complete within ``REWIND_DEADLINE_S`` crashes the worker, whose restart resumes from
+  the last durable commit);
 - a record below the next expected one is a redelivery of a done record: skipped.
 
 So a crash at any instruction resumes at or before the first record not yet done,
@@ -120,6 +122,28 @@ class OffsetProgress:
                 f"there did not come back within {self._rewind_deadline_s:.0f} s"
             )
         return Verdict.STALE
+
+    def rewind_to(self, tp: TP, offset: int) -> None:
+        """The first record after the done ones is at ``offset`` (the log may have a
+        hole before it): wait for that one."""
+        part = self._partitions.setdefault(_key(tp), _Partition())
+        part.next_offset = offset
+
+    def hole(self, tp: TP, offset: int) -> None:
+        """The broker has no records between the next expected offset and ``offset``:
+        nothing was skipped, the record at ``offset`` is the next to process."""
+        part = self._partitions.setdefault(_key(tp), _Partition())
+        logger.info(
+            "%s[%s] has no records %s..%s (a hole in the log); going on at %s",
+            tp[0],
+            tp[1],
+            part.next_offset,
+            offset - 1,
+            offset,
+        )
+        part.next_offset = offset
+        part.rewinding_since = None
+        self.rewinds -= 1
 
     def expected(self, tp: TP) -> int | None:
         part = self._partitions.get(_key(tp))
