@@ -183,6 +183,15 @@ class ContextProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def count_in_logs(self, text: str) -> int:
+        """How many lines of all this process's runs contain ``text``."""
+        return sum(
+            line.count(text) and 1
+            for run in range(1, self.starts + 1)
+            if (path := self.log_dir / f"{self.role}-{run}.log").exists()
+            for line in path.read_text(errors="replace").splitlines()
+        )
+
     def log_tail(self, lines: int = 30) -> str:
         path = self.log_dir / f"{self.role}-{self.starts}.log"
         if not path.exists():

@@ -18,6 +18,7 @@ import asyncio
 import os
 import random
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -31,6 +32,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900
 KILLS = 20
 #: A liveness bound after the last fault, generous for a loaded 2-core machine.
 SETTLE_S = 240.0
+
+
+def report(**figures: object) -> None:
+    """Append a run's figures to ``DPMESH_FAULT_REPORT`` (a file), when it is set."""
+    path = os.environ.get("DPMESH_FAULT_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(" ".join(f"{name}={value}" for name, value in figures.items()) + "\n")
 
 
 def seed_for(test: str) -> int:
@@ -79,9 +88,18 @@ async def test_the_worker_killed_20_times_loses_nothing(
         flow = asyncio.create_task(env.stream_in(work.events))
         await kill_repeatedly(worker, rng, KILLS)
         await flow
+        settle_started = time.monotonic()
         await until_exact(env, work, deadline_s=SETTLE_S, what=f"seed {seed}")
         assert await env.held() == 0, f"seed {seed}: events still held for a missing version"
         assert worker.running(), f"seed {seed}: the worker exited\n{worker.log_tail()}"
+        report(
+            seed=seed,
+            events=len(work.events),
+            kills=KILLS,
+            rewinds=worker.count_in_logs("were skipped by the consumer"),
+            holes=worker.count_in_logs("(a hole in the log)"),
+            exact_after_s=round(time.monotonic() - settle_started, 1),
+        )
     finally:
         worker.stop()
         await relay.stop()
