@@ -32,6 +32,7 @@ from contexts.supply_chain.application.analytics import (
 )
 from contexts.supply_chain.infrastructure.analytics import tables
 from shared_kernel.infrastructure.database import create_engine
+from shared_kernel.infrastructure.streams.state import StreamState
 
 __all__ = ["AnalyticsReadStore"]
 
@@ -65,6 +66,11 @@ class AnalyticsReadStore:
     async def drop_all(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(tables.metadata.drop_all)
+
+    def stream_state(self, consumer: str) -> StreamState:
+        """The stream worker ``consumer``'s own state, in this database, so that it
+        commits with the product rows (``shared_kernel.infrastructure.streams.state``)."""
+        return StreamState(self.engine, tables.stream_state, consumer)
 
     async def dispose(self) -> None:
         if self._owns_engine:

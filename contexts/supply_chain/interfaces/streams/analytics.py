@@ -58,7 +58,7 @@ from typing import Any, Protocol, TypeVar
 
 import faust
 from faust.types import TopicT
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contexts.supply_chain.application.analytics import (
     ALERTS,
@@ -93,7 +93,6 @@ from contexts.supply_chain.domain.events import CONTEXT, SupplyChainEvent, topic
 from contexts.supply_chain.domain.inventory.events import InventoryEvent
 from contexts.supply_chain.domain.purchasing.events import GoodsReceived, PurchaseOrderEvent
 from contexts.supply_chain.domain.shipping.events import ShipmentEvent
-from contexts.supply_chain.infrastructure.analytics import tables
 from contexts.supply_chain.interfaces.streams.slis import (
     agent_measure,
     dead_letter_hook,
@@ -181,10 +180,9 @@ class AnalyticsTopics:
 
 
 class ReadStoreSink(Protocol):
-    """The read store as the worker needs it: its engine, and writes inside a transaction."""
+    """The read store as the worker needs it: its state, and writes inside a transaction."""
 
-    @property
-    def engine(self) -> AsyncEngine: ...
+    def stream_state(self, consumer: str) -> StreamState: ...
 
     async def write_in(self, conn: AsyncConnection, rows: Sequence[ProductRow]) -> None: ...
 
@@ -283,7 +281,7 @@ class AnalyticsStreams:
     def state(self) -> StreamState:
         """The worker's durable state, in the read store's database (made on first use,
         so that the topology can be inspected without a database)."""
-        return StreamState(self.sink.engine, tables.stream_state, str(self.app.conf.id))
+        return self.sink.stream_state(str(self.app.conf.id))
 
     @property
     def output_topics(self) -> dict[str, int]:

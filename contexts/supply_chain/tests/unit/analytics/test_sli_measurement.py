@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import MetaData
 
 from contexts.supply_chain.application.analytics import (
     ALERTS,
@@ -36,6 +37,7 @@ from shared_kernel.infrastructure.messaging.cloudevents import EventEnvelope
 from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.slo import SliMonitor
 from shared_kernel.infrastructure.streams import create_stream_app
+from shared_kernel.infrastructure.streams.state import StreamState, stream_state_tables
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -57,7 +59,11 @@ class ListSink:
 
     def __init__(self) -> None:
         self.writes: list[Sequence[ProductRow]] = []
-        self.engine = create_engine("sqlite+aiosqlite://")
+
+    def stream_state(self, consumer: str) -> StreamState:
+        return StreamState(
+            create_engine("sqlite+aiosqlite://"), stream_state_tables(MetaData()), consumer
+        )
 
     async def write_in(self, conn: object, rows: Sequence[ProductRow]) -> None:
         self.writes.append(rows)
