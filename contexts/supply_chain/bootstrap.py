@@ -43,7 +43,14 @@ from fastapi import Depends, FastAPI
 
 from contexts.supply_chain.application import SYSTEM_CLOCK
 from contexts.supply_chain.application import command_handlers as build_command_handlers
-from contexts.supply_chain.application.analytics import PRODUCTS, ReplenishmentRequest
+from contexts.supply_chain.application.analytics import (
+    ALERTS,
+    PRODUCTS,
+    Alert,
+    AlertType,
+    ReplenishmentRequest,
+    Severity,
+)
 from contexts.supply_chain.application.tracking import run_tracking_poller, track_shipments
 from contexts.supply_chain.domain.events import CONTEXT
 from contexts.supply_chain.infrastructure.acl.carrier import CarrierTrackingGateway
@@ -59,7 +66,13 @@ from contexts.supply_chain.infrastructure.analytics.sli_store import (
     SliStore,
     write_slis_every,
 )
-from contexts.supply_chain.infrastructure.analytics.snapshots import write_snapshots
+from contexts.supply_chain.infrastructure.analytics.snapshots import (
+    SCHEMAS as SNAPSHOT_SCHEMAS,
+)
+from contexts.supply_chain.infrastructure.analytics.snapshots import (
+    snapshot_path,
+    write_snapshots,
+)
 from contexts.supply_chain.infrastructure.analytics.store import AnalyticsReadStore
 from contexts.supply_chain.infrastructure.external_services.carrier_client import (
     CarrierClient,
@@ -79,12 +92,15 @@ from contexts.supply_chain.infrastructure.persistence.unit_of_work import (
 )
 from contexts.supply_chain.infrastructure.settings import SupplyChainSettings
 from contexts.supply_chain.interfaces.api import TAGS, routers
-from contexts.supply_chain.interfaces.api.analytics import analytics_router
+from contexts.supply_chain.interfaces.api.analytics import AlertOut, analytics_router
 from contexts.supply_chain.interfaces.api.security import SCOPE_DESCRIPTIONS, secured_routers
 from contexts.supply_chain.interfaces.api.slo import read_meter_dependency, slo_router
 from contexts.supply_chain.interfaces.streams.analytics import (
+    ALERT_CLEARED,
+    ALERT_RAISED,
     AnalyticsStreams,
     AnalyticsTopics,
+    alert_payload,
     build_analytics,
 )
 from shared_kernel.application import Command, MessageBus
@@ -105,6 +121,7 @@ from shared_kernel.infrastructure.streams import create_stream_app, serve
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings
 from shared_kernel.interfaces.health import database_check
+from shared_kernel.interfaces.served import ServedCode, StreamPayload, acl_modules, agent_sources
 
 __all__ = [
     "SupplyChainContainer",
@@ -311,6 +328,43 @@ async def upgrade_database(container: SupplyChainContainer | None = None) -> Non
         await store.create_all()
     finally:
         await store.dispose()
+
+
+def served_ports() -> ServedCode:
+    """What the code serves, for the descriptor checks (the manifest's ``served_ports``):
+    the products' router, snapshot schemas and the worker's topology, built but never
+    started (no broker, no database is contacted)."""
+    topics = AnalyticsTopics()
+    streams = build_analytics(
+        create_stream_app(f"{CONTEXT}-descriptor-check", KafkaSettings()),
+        AnalyticsReadStore("sqlite+aiosqlite://"),
+        _never_propose,
+        topics=topics,
+    )
+    moment = datetime(2000, 1, 31)
+    sample = Alert("a", AlertType.DELIVERY_DELAY, "s", Severity.WARNING, moment, None, {}, moment)
+    return ServedCode(
+        context=CONTEXT,
+        router=analytics_router(lambda: AnalyticsReadStore("sqlite+aiosqlite://")),
+        snapshots=SNAPSHOT_SCHEMAS,
+        snapshot_path=snapshot_path,
+        output_topics=tuple(streams.output_topics),
+        payloads={
+            topics.alerts: StreamPayload(
+                product=ALERTS,
+                model=AlertOut,
+                fields=tuple(alert_payload(sample)),
+                event_types=(ALERT_RAISED, ALERT_CLEARED),
+                key="subject",
+            )
+        },
+        input_topics=agent_sources(streams.app),
+        acls=acl_modules("contexts.supply_chain.infrastructure.acl"),
+    )
+
+
+async def _never_propose(request: ReplenishmentRequest) -> object:
+    raise RuntimeError("the descriptor check's worker is never started")
 
 
 async def replay_outbox(

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from dpmesh.runtime.contexts import CONTEXTS, UnknownContext, context
+from dpmesh.runtime.contexts import UnknownContext, context, context_names
 
 _console = Console(stderr=True)
 
@@ -26,7 +26,7 @@ class Role(StrEnum):
 
 
 ContextArg = Annotated[
-    str, typer.Argument(help=f"Bounded context: {', '.join(sorted(CONTEXTS))}.", show_default=False)
+    str, typer.Argument(help=f"Bounded context: {', '.join(context_names())}.", show_default=False)
 ]
 
 

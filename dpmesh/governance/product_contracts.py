@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import pkgutil
 import re
 from collections import Counter, abc
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -47,9 +46,12 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from dpmesh.runtime.contexts import manifests
+from shared_kernel.interfaces.manifest import load_reference
+from shared_kernel.interfaces.served import ServedCode, StreamPayload
+
 __all__ = [
     "PRODUCTS_PATH",
-    "SERVED_PORTS",
     "ContextDescriptors",
     "ContextProducts",
     "ContractError",
@@ -59,7 +61,6 @@ __all__ = [
     "Problem",
     "ProblemKind",
     "ServedPorts",
-    "StreamPayload",
     "UpdateStatus",
     "check",
     "check_context",
@@ -71,6 +72,7 @@ __all__ = [
     "plan_updates",
     "product_urn",
     "render_schema",
+    "served_port_loaders",
     "splice_schema",
     "write",
     "write_updates",
@@ -126,21 +128,6 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
-class StreamPayload:
-    """The data of the events a product publishes on one output topic.
-
-    ``fields`` are the keys the producer writes, in its order; each is a field of
-    ``model``, which gives its type and description.
-    """
-
-    product: str
-    model: type[BaseModel]
-    fields: tuple[str, ...]
-    event_types: tuple[str, ...]
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
 class ServedPorts:
     """What one context's code serves: the truth its descriptors are checked against.
 
@@ -162,6 +149,20 @@ class ServedPorts:
     payloads: Mapping[str, StreamPayload]
     input_topics: frozenset[str]
     acls: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, code: ServedCode) -> ServedPorts:
+        """The ports of what a context's composition root says its code serves."""
+        return cls(
+            context=code.context,
+            router=code.router,
+            snapshots=code.snapshots,
+            snapshot_path=code.snapshot_path,
+            output_topics=code.output_topics,
+            payloads=code.payloads,
+            input_topics=code.input_topics,
+            acls=code.acls,
+        )
 
     def routes(self, product: str | None = None) -> list[APIRoute]:
         """The GET routes of the products (of one product), in declaration order."""
@@ -977,53 +978,17 @@ def write_updates(catalogue: Iterable[ContextProducts]) -> list[ContractUpdate]:
 # -- the source tree -----------------------------------------------------------------------
 
 
-def _supply_chain() -> ServedPorts:
-    from contexts.supply_chain.application.analytics import ALERTS, Alert, AlertType, Severity
-    from contexts.supply_chain.infrastructure.analytics.snapshots import SCHEMAS, snapshot_path
-    from contexts.supply_chain.interfaces.api.analytics import AlertOut, analytics_router
-    from contexts.supply_chain.interfaces.streams.analytics import (
-        ALERT_CLEARED,
-        ALERT_RAISED,
-        AnalyticsTopics,
-        alert_payload,
-        build_analytics,
-    )
-    from shared_kernel.infrastructure.settings import KafkaSettings
-    from shared_kernel.infrastructure.streams import create_stream_app
-
-    topics = AnalyticsTopics()
-    # The worker's own topology, built but never started: no broker is contacted.
-    streams = build_analytics(
-        create_stream_app("dpmesh-descriptor-check", KafkaSettings()),
-        None,  # type: ignore[arg-type]
-        None,  # type: ignore[arg-type]
-        topics=topics,
-    )
-    moment = datetime(2000, 1, 31)
-    sample = Alert("a", AlertType.DELIVERY_DELAY, "s", Severity.WARNING, moment, None, {}, moment)
-    return ServedPorts(
-        context="supply_chain",
-        router=analytics_router(lambda: None),  # type: ignore[arg-type, return-value]
-        snapshots=SCHEMAS,
-        snapshot_path=snapshot_path,
-        output_topics=tuple(streams.output_topics),
-        payloads={
-            topics.alerts: StreamPayload(
-                product=ALERTS,
-                model=AlertOut,
-                fields=tuple(alert_payload(sample)),
-                event_types=(ALERT_RAISED, ALERT_CLEARED),
-                key="subject",
+def served_port_loaders() -> dict[str, Callable[[], ServedPorts]]:
+    """Per registered context that serves data products: how to learn what it serves
+    (its manifest's ``served_ports``, loaded when called)."""
+    loaders: dict[str, Callable[[], ServedPorts]] = {}
+    for manifest in manifests():
+        if manifest.served_ports is not None:
+            reference = manifest.served_ports
+            loaders[manifest.name] = lambda reference=reference: ServedPorts.of(  # type: ignore[misc]
+                load_reference(reference)()
             )
-        },
-        input_topics=_agent_sources(streams.app),
-        acls=_acl_modules("contexts.supply_chain.infrastructure.acl"),
-    )
-
-
-#: How to learn what each context's code serves. A new context with data products adds
-#: its loader here (the platform knows its contexts; contexts never import the platform).
-SERVED_PORTS: dict[str, Callable[[], ServedPorts]] = {"supply_chain": _supply_chain}
+    return loaders
 
 
 def default_root() -> Path:
@@ -1036,14 +1001,16 @@ def discover(
 ) -> list[ContextProducts]:
     """Every context of ``root/contexts`` with data products: its code and its descriptors.
 
-    A context takes part when it has a loader in ``loaders`` (default
-    :data:`SERVED_PORTS`) or a ``dataproduct`` folder; one without the other is a problem.
+    A context takes part when it has a loader in ``loaders`` (default: the registered
+    manifests' ``served_ports``) or a ``dataproduct`` folder; one without the other is a
+    problem.
     """
-    loaders = SERVED_PORTS if loaders is None else loaders
+    registered = loaders is None
+    loaders = served_port_loaders() if loaders is None else loaders
     contexts_dir = (root / "contexts").resolve()
     if not contexts_dir.is_dir():
         raise ContractError(f"{root} has no contexts directory")
-    if loaders is SERVED_PORTS and _contexts_dir() != contexts_dir:
+    if registered and _contexts_dir() != contexts_dir:
         raise ContractError(
             f"the importable contexts package is {_contexts_dir()}, not {contexts_dir}: "
             "check the project it is installed from"
@@ -1057,7 +1024,7 @@ def discover(
         if name not in loaders:
             raise ContractError(
                 f"contexts/{name} has a {DESCRIPTOR_DIR} folder but the platform does not know "
-                f"what its code serves: add a loader for {name} to SERVED_PORTS"
+                f"what its code serves: name it in its manifest's served_ports"
             )
         descriptors, unreadable = load_descriptors(name, directory)
         catalogue.append(ContextProducts(loaders[name](), descriptors, tuple(unreadable)))
@@ -1079,24 +1046,3 @@ def _contexts_dir() -> Path:
     if spec is None or spec.origin is None:
         raise ContractError("the contexts package cannot be found")
     return Path(spec.origin).resolve().parent
-
-
-def _agent_sources(app: Any) -> frozenset[str]:
-    """The topics a faust app's agents read, less its internal ones (``<app id>-...``)."""
-    internal = f"{app.conf.id}-"
-    return frozenset(
-        topic
-        for agent in app.agents.values()
-        for topic in agent.channel.topics
-        if not topic.startswith(internal)
-    )
-
-
-def _acl_modules(package: str) -> frozenset[str]:
-    """The modules of a context's ``acl`` package: one anti-corruption layer each."""
-    found = importlib.import_module(package)
-    return frozenset(
-        f"{package}.{module.name}"
-        for module in pkgutil.iter_modules(found.__path__)
-        if not module.name.startswith("_")
-    )

@@ -43,6 +43,11 @@ VIOLATIONS: dict[str, tuple[str, str, str]] = {
         "import dpmesh\n",
         "contexts.planted_other._planted_platform",
     ),
+    "platform-through-manifests": (
+        "dpmesh/commands/_planted_context.py",
+        "import contexts.supply_chain.bootstrap\n",
+        "dpmesh.commands._planted_context",
+    ),
     "framework-free-core": (
         "contexts/supply_chain/domain/_planted_framework.py",
         "import pydantic\n",

@@ -27,20 +27,20 @@ from typer.testing import CliRunner
 from dpmesh.commands.contracts import app as contracts_cli
 from dpmesh.governance import product_contracts
 from dpmesh.governance.product_contracts import (
-    SERVED_PORTS,
     ContextProducts,
     PortType,
     ProblemKind,
     ServedPorts,
-    StreamPayload,
     UpdateStatus,
     check_context,
     generate_schema,
     load_descriptors,
     plan_updates,
+    served_port_loaders,
     splice_schema,
     write_updates,
 )
+from shared_kernel.interfaces.served import StreamPayload
 
 ROOT = product_contracts.default_root()
 SUPPLY_CHAIN = ROOT / "contexts" / "supply_chain" / "dataproduct"
@@ -48,7 +48,7 @@ SUPPLY_CHAIN = ROOT / "contexts" / "supply_chain" / "dataproduct"
 
 @pytest.fixture(scope="module")
 def supply_chain() -> ServedPorts:
-    return SERVED_PORTS["supply_chain"]()
+    return served_port_loaders()["supply_chain"]()
 
 
 # -- the source tree -----------------------------------------------------------------------

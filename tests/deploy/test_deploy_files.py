@@ -41,7 +41,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from dpmesh.cli import app as dpmesh_app
-from dpmesh.runtime.contexts import CONTEXTS
+from dpmesh.runtime.contexts import context_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -306,7 +306,7 @@ def test_service_command_is_a_real_dpmesh_command(name: str) -> None:
     except CommandRejected as exc:
         pytest.fail(f"{name}: 'dpmesh {' '.join(argv)}' does not parse: {exc}")
     if parsed.path[0] in ("run", "migrate"):
-        assert parsed.params["name"] in CONTEXTS, f"{name}: unknown context"
+        assert parsed.params["name"] in context_names(), f"{name}: unknown context"
 
 
 def test_the_parser_refuses_what_the_cli_would_refuse() -> None:
@@ -660,7 +660,7 @@ def init_sql() -> InitSql:
 
 def test_init_script_gives_each_context_and_the_catalog_their_own_databases() -> None:
     sql = init_sql()
-    for context in CONTEXTS:
+    for context in context_names():
         assert sql.databases.get(context) == context, f"{context}: operational database"
         assert sql.databases.get(f"{context}_analytics") == context, f"{context}: read store"
     assert sql.databases.get("catalog") == "catalog"
