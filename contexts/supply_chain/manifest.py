@@ -33,6 +33,7 @@ MANIFEST = ContextManifest(
             url_setting="carrier_api_url",
         ),
     ),
+    simulator=("simulate", "--api", "{api}", "--carrier", "{carrier}"),
     served_ports="contexts.supply_chain.bootstrap:served_ports",
     dashboard=(
         DashboardPanel("inventory", "inventory-levels"),

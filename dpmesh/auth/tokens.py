@@ -37,11 +37,13 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote_plus
 
 import jwt
+import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
+from dpmesh.runtime.contexts import manifests
 from shared_kernel.interfaces.auth import (
     ALGORITHM,
     LOCAL,
@@ -49,6 +51,7 @@ from shared_kernel.interfaces.auth import (
     AuthSettings,
     OAuthClient,
 )
+from shared_kernel.interfaces.manifest import ContextManifest
 
 __all__ = [
     "CLIENT_CREDENTIALS",
@@ -69,37 +72,49 @@ _NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 Clock = Callable[[], datetime]
 
-#: Products of the supply chain, each readable with its own scope (the ``accessScope``
-#: of its output ports in ``contexts/supply_chain/dataproduct/*.odps.yaml``).
-_PRODUCT_SCOPES: Final = (
-    "supply_chain:inventory-levels:read",
-    "supply_chain:supplier-performance:read",
-    "supply_chain:alerts:read",
-    "supply_chain:delivery-timelines:read",
-)
-_OPERATIONS_READ: Final = "supply_chain:operations:read"
-_OPERATIONS_WRITE: Final = "supply_chain:operations:write"
+
+def _product_read_scopes(manifest: ContextManifest) -> list[str]:
+    """The ``accessScope`` of every output port in the context's ODPS product files."""
+    scopes: set[str] = set()
+    for path in sorted(manifest.dataproduct_dir.glob("*.odps.yaml")):
+        product = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for port in product.get("outputPorts") or []:
+            for item in port.get("customProperties") or []:
+                if isinstance(item, dict) and item.get("property") == "accessScope":
+                    scopes.add(str(item.get("value")))
+    return sorted(scopes)
+
+
+def _demo_clients(contexts: list[ContextManifest]) -> dict[str, OAuthClient]:
+    """Demonstration clients over every registered context's products and operations."""
+    products = [scope for manifest in contexts for scope in _product_read_scopes(manifest)]
+    reads = [manifest.operations_scopes[0] for manifest in contexts]
+    writes = [manifest.operations_scopes[1] for manifest in contexts]
+    return {
+        "demo-analyst": OAuthClient(
+            secret=SecretStr("demo-analyst-secret"),
+            scopes=products,
+            description="Reads every data product; no operational access.",
+        ),
+        "demo-operator": OAuthClient(
+            secret=SecretStr("demo-operator-secret"),
+            scopes=[*reads, *writes],
+            description="Runs every context's operations.",
+        ),
+        "demo-dashboard": OAuthClient(
+            secret=SecretStr("demo-dashboard-secret"),
+            scopes=[*products, *reads],
+            description="Read-only: every data product and the operational resources.",
+        ),
+    }
+
 
 #: Demonstration clients, used only in the ``local`` environment and only while
 #: ``DPMESH_AUTH_CLIENTS`` is not set. Their secrets are published in the docs
-#: (docs/access-control.md): never use them anywhere else.
-DEMO_CLIENTS: Final[Mapping[str, OAuthClient]] = {
-    "demo-analyst": OAuthClient(
-        secret=SecretStr("demo-analyst-secret"),
-        scopes=list(_PRODUCT_SCOPES),
-        description="Reads every supply chain data product; no operational access.",
-    ),
-    "demo-operator": OAuthClient(
-        secret=SecretStr("demo-operator-secret"),
-        scopes=[_OPERATIONS_READ, _OPERATIONS_WRITE],
-        description="Runs the supply chain's operations (warehouses, orders, shipments).",
-    ),
-    "demo-dashboard": OAuthClient(
-        secret=SecretStr("demo-dashboard-secret"),
-        scopes=[*_PRODUCT_SCOPES, _OPERATIONS_READ],
-        description="Read-only: every data product and the operational resources.",
-    ),
-}
+#: (docs/access-control.md): never use them anywhere else. Their scopes are those of
+#: the registered contexts (the ``accessScope`` of each product's output ports, and
+#: each context's operations scopes).
+DEMO_CLIENTS: Final[Mapping[str, OAuthClient]] = _demo_clients(manifests())
 
 
 def resolve_clients(settings: AuthSettings) -> Mapping[str, OAuthClient]:

@@ -41,6 +41,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dpmesh.catalog.lineage import lineage
 from dpmesh.catalog.models import Lineage, LineageNode, PortType, parse_urn
 from dpmesh.catalog.store import CatalogStore
+from dpmesh.runtime.contexts import manifests
 from shared_kernel.domain import NotFound
 from shared_kernel.interfaces.problems import PROBLEM_BASE, PROBLEM_JSON
 
@@ -58,12 +59,12 @@ __all__ = [
 DASHBOARD_PATH: Final = "/dashboard"
 STATIC_DIR: Final = Path(__file__).parent / "static"
 
-#: The supply chain's panels: element id, product URN, query sent to its REST port.
-PANELS: Final = (
-    ("inventory", "urn:dpmesh:supply_chain:inventory-levels", ""),
-    ("suppliers", "urn:dpmesh:supply_chain:supplier-performance", ""),
-    ("alerts", "urn:dpmesh:supply_chain:alerts", "limit=50"),
-    ("timelines", "urn:dpmesh:supply_chain:delivery-timelines", ""),
+#: The registered contexts' panels (their manifests' ``dashboard``): element id,
+#: product URN, query sent to its REST port.
+PANELS: Final = tuple(
+    (panel.element, manifest.urn(panel.product), panel.query)
+    for manifest in manifests()
+    for panel in manifest.dashboard
 )
 
 StoreDependency = Callable[[], CatalogStore]

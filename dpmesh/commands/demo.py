@@ -1,9 +1,10 @@
-"""``dpmesh demo``: the supply-chain scenario on one machine, no Docker.
+"""``dpmesh demo``: every registered context on one machine, no Docker.
 
-Starts the embedded broker, migrates the context's database, then runs the context's
-API, outbox relay and stream worker as separate processes (as they would run in
-production), and the scenario simulator that drives the operational API. Every
-process it started is stopped on Ctrl-C, SIGTERM or when ``--duration`` elapses.
+Starts the embedded broker and the catalog, migrates each context's databases, then
+runs each context's API, outbox relay and stream worker as separate processes (as they
+would run in production), the external fakes it brings and its simulator lane, all
+from the contexts' manifests. Every process it started is stopped on Ctrl-C, SIGTERM or
+when ``--duration`` elapses.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -23,7 +25,9 @@ from rich.console import Console
 from rich.table import Table
 
 from dpmesh.runtime.broker import BrokerUnavailable, EmbeddedBroker
+from dpmesh.runtime.contexts import manifests
 from dpmesh.runtime.supervisor import ServiceFailed, ServiceSpec, Supervisor, dpmesh_command
+from shared_kernel.interfaces.manifest import ContextManifest, ExternalFake
 
 _console = Console()
 
@@ -36,12 +40,25 @@ def demo(
     state_dir: Annotated[
         Path, typer.Option(help="Where the demo keeps its databases and logs.")
     ] = Path("var/demo"),
-    api_port: Annotated[int, typer.Option(help="Port of the supply_chain API.")] = 8101,
-    carrier_port: Annotated[int, typer.Option(help="Port of the fake carrier API.")] = 8190,
+    api_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the first context's API; the others follow (default: each "
+            "context's own, from its manifest)."
+        ),
+    ] = None,
+    fake_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the first external fake; the others follow (default: each "
+            "fake's own, from its context's manifest)."
+        ),
+    ] = None,
     catalog_port: Annotated[int, typer.Option(help="Port of the data product catalog.")] = 8100,
-    simulate: Annotated[bool, typer.Option(help="Run the scenario simulator.")] = True,
+    simulate: Annotated[bool, typer.Option(help="Run the contexts' simulators.")] = True,
 ) -> None:
-    """Run the supply-chain demo: broker, catalog, API, relay, worker, carrier, simulator.
+    """Run the demo: the broker, the catalog, and every registered context's API, relay,
+    worker, external fakes and simulator.
 
     Examples:
 
@@ -49,6 +66,7 @@ def demo(
 
       dpmesh demo --duration 60 --api-port 9101
     """
+    contexts = manifests()
     state_dir.mkdir(parents=True, exist_ok=True)
     broker = EmbeddedBroker(log_path=state_dir / "logs" / "broker.log")
     supervisor = Supervisor(state_dir / "logs")
@@ -60,19 +78,20 @@ def demo(
             (state_dir / "logs").mkdir(parents=True, exist_ok=True)
             broker.start()
         _console.print(f"[green]✓[/] broker        {broker.bootstrap_servers}")
-        carrier_url = f"http://127.0.0.1:{carrier_port}"
         catalog_url = f"http://127.0.0.1:{catalog_port}"
-        api_url = f"http://127.0.0.1:{api_port}"
-        env = _environment(state_dir, broker.bootstrap_servers, carrier_url)
-        env |= {"SUPPLY_CHAIN_CATALOG_URL": catalog_url, "SUPPLY_CHAIN_PUBLIC_API_URL": api_url}
-        with _console.status("Migrating the supply_chain database..."):
-            subprocess.run(
-                dpmesh_command("migrate", "supply_chain"),
-                env={**os.environ, **env},
-                check=True,
-                capture_output=True,
-            )
-        _console.print("[green]✓[/] database      migrated")
+        plans = _plans(contexts, api_port, fake_port)
+        env = _kafka_environment(broker.bootstrap_servers)
+        for plan in plans:
+            env |= _context_environment(plan, state_dir, catalog_url)
+        for plan in plans:
+            with _console.status(f"Migrating the {plan.manifest.name} database..."):
+                subprocess.run(
+                    dpmesh_command("migrate", plan.manifest.name),
+                    env={**os.environ, **env},
+                    check=True,
+                    capture_output=True,
+                )
+            _console.print(f"[green]✓[/] {plan.manifest.name:<13} database migrated")
         specs = [
             ServiceSpec(
                 "catalog",
@@ -86,49 +105,26 @@ def demo(
                 env,
                 health_url=f"{catalog_url}/healthz",
             ),
-            ServiceSpec(
-                "carrier",
-                dpmesh_command("carrier", "--port", str(carrier_port)),
-                env,
-                health_url=f"{carrier_url}/healthz",
-            ),
-            ServiceSpec(
-                "supply_chain-api",
-                dpmesh_command(
-                    "run", "supply_chain", "api", "--port", str(api_port), "--no-migrate"
-                ),
-                env,
-                health_url=f"{api_url}/readyz",
-            ),
-            ServiceSpec(
-                "supply_chain-relay",
-                dpmesh_command("run", "supply_chain", "relay", "--no-migrate"),
-                env,
-            ),
-            ServiceSpec(
-                "supply_chain-worker",
-                dpmesh_command("run", "supply_chain", "worker", "--no-migrate"),
-                env,
-                settle_s=2.0,
-            ),
         ]
+        for plan in plans:
+            specs.extend(_context_services(plan, env))
         if simulate:
-            specs.append(
+            specs.extend(
                 ServiceSpec(
-                    "simulator",
-                    dpmesh_command("simulate", "--api", api_url, "--carrier", carrier_url),
+                    f"{plan.manifest.name}-simulator",
+                    dpmesh_command(*plan.simulator()),
                     env,
                     settle_s=0.5,
                 )
+                for plan in plans
+                if plan.manifest.simulator
             )
         for spec in specs:
             with _console.status(f"Starting {spec.name}..."):
                 service = supervisor.start(spec)
                 took = supervisor.wait_ready(service)
             _console.print(f"[green]✓[/] {spec.name:<13} ready in {took:.1f} s")
-        _console.print(
-            _urls(catalog_url, api_url, carrier_url, broker.bootstrap_servers, state_dir)
-        )
+        _console.print(_urls(catalog_url, plans, broker.bootstrap_servers, state_dir))
         _console.print(
             f"Up in {time.monotonic() - started:.1f} s. "
             + ("Press Ctrl-C to stop." if duration is None else f"Running for {duration:.0f} s.")
@@ -155,9 +151,46 @@ def demo(
         _console.print("[green]Demo stopped; no process left behind.[/]")
 
 
-def _environment(state_dir: Path, bootstrap: str, carrier_url: str) -> dict[str, str]:
-    database = (state_dir / "supply_chain.db").resolve()
-    analytics = (state_dir / "supply_chain_analytics.db").resolve()
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One context in the demo: its manifest, its API's port and its fakes' ports."""
+
+    manifest: ContextManifest
+    api_port: int
+    fake_ports: tuple[int, ...]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def fakes(self) -> list[tuple[ExternalFake, int, str]]:
+        """Each fake with its port and URL."""
+        return [
+            (fake, port, f"http://127.0.0.1:{port}")
+            for fake, port in zip(self.manifest.fakes, self.fake_ports, strict=True)
+        ]
+
+    def simulator(self) -> list[str]:
+        urls = {"api": self.api_url} | {fake.name: url for fake, _, url in self.fakes()}
+        return [part.format(**urls) for part in self.manifest.simulator]
+
+
+def _plans(
+    contexts: list[ContextManifest], api_port: int | None, fake_port: int | None
+) -> list[_Plan]:
+    plans = []
+    fake_index = 0
+    for index, manifest in enumerate(contexts):
+        ports = []
+        for fake in manifest.fakes:
+            ports.append(fake.port if fake_port is None else fake_port + fake_index)
+            fake_index += 1
+        port = manifest.demo_api_port if api_port is None else api_port + index
+        plans.append(_Plan(manifest, port, tuple(ports)))
+    return plans
+
+
+def _kafka_environment(bootstrap: str) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         # The embedded broker has no InitProducerId: no idempotence, no transactions.
@@ -167,28 +200,65 @@ def _environment(state_dir: Path, bootstrap: str, carrier_url: str) -> dict[str,
         "KAFKA_SESSION_TIMEOUT_MS": "2000",
         "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
         "KAFKA_REBALANCE_TIMEOUT_MS": "2000",
-        # Relay and API are separate processes on SQLite: a short poll replaces NOTIFY.
-        "SUPPLY_CHAIN_RELAY_POLL_INTERVAL_S": "0.05",
-        "SUPPLY_CHAIN_SNAPSHOT_INTERVAL_S": "30",
-        "SUPPLY_CHAIN_CARRIER_API_URL": carrier_url,
-        "SUPPLY_CHAIN_CARRIER_POLL_INTERVAL_S": "5",
-        "SUPPLY_CHAIN_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "SUPPLY_CHAIN_ANALYTICS_DATABASE_URL": f"sqlite+aiosqlite:///{analytics}",
-        "SUPPLY_CHAIN_SNAPSHOT_DIR": str((state_dir / "snapshots").resolve()),
     }
 
 
-def _urls(
-    catalog_url: str, api_url: str, carrier_url: str, bootstrap: str, state_dir: Path
-) -> Table:
+def _context_environment(plan: _Plan, state_dir: Path, catalog_url: str) -> dict[str, str]:
+    """The settings every context reads (see ``ContextManifest``), in ``state_dir``."""
+    manifest = plan.manifest
+    database = (state_dir / f"{manifest.name}.db").resolve()
+    analytics = (state_dir / f"{manifest.name}_analytics.db").resolve()
+    env = {
+        manifest.setting("database_url"): f"sqlite+aiosqlite:///{database}",
+        manifest.setting("analytics_database_url"): f"sqlite+aiosqlite:///{analytics}",
+        manifest.setting("snapshot_dir"): str((state_dir / "snapshots" / manifest.name).resolve()),
+        manifest.setting("catalog_url"): catalog_url,
+        manifest.setting("public_api_url"): plan.api_url,
+    }
+    env |= {manifest.setting(name): value for name, value in manifest.demo_settings.items()}
+    env |= {manifest.setting(fake.url_setting): url for fake, _, url in plan.fakes()}
+    return env
+
+
+def _context_services(plan: _Plan, env: dict[str, str]) -> list[ServiceSpec]:
+    name = plan.manifest.name
+    fakes = [
+        ServiceSpec(
+            fake.name,
+            dpmesh_command(*(part.replace("{port}", str(port)) for part in fake.command)),
+            env,
+            health_url=f"{url}{fake.health_path}",
+        )
+        for fake, port, url in plan.fakes()
+    ]
+    return [
+        *fakes,
+        ServiceSpec(
+            f"{name}-api",
+            dpmesh_command("run", name, "api", "--port", str(plan.api_port), "--no-migrate"),
+            env,
+            health_url=f"{plan.api_url}/readyz",
+        ),
+        ServiceSpec(f"{name}-relay", dpmesh_command("run", name, "relay", "--no-migrate"), env),
+        ServiceSpec(
+            f"{name}-worker",
+            dpmesh_command("run", name, "worker", "--no-migrate"),
+            env,
+            settle_s=2.0,
+        ),
+    ]
+
+
+def _urls(catalog_url: str, plans: list[_Plan], bootstrap: str, state_dir: Path) -> Table:
     table = Table(title="dpmesh demo", show_header=False, expand=False)
     table.add_row("Dashboard", f"{catalog_url}/dashboard")
     table.add_row("Data product catalog", catalog_url)
-    table.add_row("Supply chain API", f"{api_url}/docs")
-    table.add_row("Inventory levels", f"{api_url}/api/v1/products/inventory-levels")
-    table.add_row("Supplier performance", f"{api_url}/api/v1/products/supplier-performance")
-    table.add_row("Alerts", f"{api_url}/api/v1/products/alerts")
-    table.add_row("Fake carrier", carrier_url)
+    for plan in plans:
+        table.add_row(f"{plan.manifest.name} API", f"{plan.api_url}/docs")
+        for panel in plan.manifest.dashboard:
+            table.add_row(f"  {panel.product}", f"{plan.api_url}/api/v1/products/{panel.product}")
+        for fake, _, url in plan.fakes():
+            table.add_row(f"  fake {fake.name}", url)
     table.add_row("Kafka bootstrap", bootstrap)
     table.add_row("Logs", str(state_dir / "logs"))
     return table

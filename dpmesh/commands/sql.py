@@ -9,6 +9,7 @@ queries run: the statement types are checked before anything executes, so ``COPY
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,14 +18,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dpmesh.runtime.contexts import manifests
+
 _console = Console()
 _errors = Console(stderr=True)
 _READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
-def default_root() -> Path:
-    """Where ``dpmesh demo`` (or a worker's settings) writes the supply chain's snapshots."""
-    return Path(os.environ.get("SUPPLY_CHAIN_SNAPSHOT_DIR", "var/demo/snapshots"))
+DEMO_ROOT = Path("var/demo/snapshots")
+
+
+def context_roots(root: Path | None = None) -> dict[str, Path]:
+    """Each registered context's snapshot folder: ``<root>/<context>`` when a root is
+    given, else its ``<PREFIX>_SNAPSHOT_DIR`` setting, else where ``dpmesh demo`` writes."""
+    roots = {}
+    for manifest in manifests():
+        if root is not None:
+            roots[manifest.name] = root / manifest.name
+        else:
+            configured = os.environ.get(manifest.setting("snapshot_dir"))
+            roots[manifest.name] = Path(configured) if configured else DEMO_ROOT / manifest.name
+    return roots
 
 
 def snapshot_views(connection: duckdb.DuckDBPyConnection, context: str, root: Path) -> list[str]:
@@ -44,8 +58,9 @@ def snapshot_views(connection: duckdb.DuckDBPyConnection, context: str, root: Pa
     return views
 
 
-def run_query(query: str, root: Path, context: str = "supply_chain") -> tuple[list[str], list[Any]]:
-    """Column names and rows of a read-only ``query`` over the snapshots under ``root``."""
+def run_query(query: str, roots: Mapping[str, Path]) -> tuple[list[str], list[Any]]:
+    """Column names and rows of a read-only ``query`` over the snapshots of each context
+    (``{context: folder}``); a context without a folder has no views."""
     statements = duckdb.extract_statements(query)
     if not statements:
         raise ValueError("no SQL statement given")
@@ -56,7 +71,9 @@ def run_query(query: str, root: Path, context: str = "supply_chain") -> tuple[li
         raise ValueError("give one query at a time")
     connection = duckdb.connect(":memory:")
     try:
-        snapshot_views(connection, context, root)
+        for context, root in roots.items():
+            if root.is_dir():
+                snapshot_views(connection, context, root)
         result = connection.execute(query)
         columns = [d[0] for d in result.description or []]
         return columns, result.fetchall()
@@ -69,15 +86,16 @@ def sql(
     root: Annotated[
         Path | None,
         typer.Option(
-            help="Snapshot root (default: $SUPPLY_CHAIN_SNAPSHOT_DIR or var/demo/snapshots)."
+            help="A folder with one snapshot folder per context, <root>/<context> "
+            "(default: each context's <PREFIX>_SNAPSHOT_DIR, else var/demo/snapshots/<context>)."
         ),
     ] = None,
     limit: Annotated[int, typer.Option(help="Rows to print at most.", min=1)] = 50,
 ) -> None:
     """Query the data products' Parquet snapshots with DuckDB (read-only).
 
-    Views are named <context>.<product>, e.g. supply_chain.inventory_levels; every
-    view has a `date` column (the snapshot day).
+    Views are named <context>.<product> (dashes become underscores); every view has a
+    `date` column (the snapshot day).
 
     Examples:
 
@@ -85,15 +103,16 @@ def sql(
 
       dpmesh sql "select date, count(*) from supply_chain.alerts group by date"
     """
-    folder = root or default_root()
-    if not folder.is_dir():
+    roots = context_roots(root)
+    if not any(folder.is_dir() for folder in roots.values()):
+        places = ", ".join(str(folder) for folder in roots.values())
         _errors.print(
-            f"[bold red]No snapshots at {folder}.[/] Run the demo (or a worker) first, "
-            "or write them now with [cyan]dpmesh snapshot supply_chain[/]."
+            f"[bold red]No snapshots at {places}.[/] Run the demo (or a worker) first, "
+            "or write them now with [cyan]dpmesh snapshot <context>[/]."
         )
         raise typer.Exit(code=1)
     try:
-        columns, rows = run_query(query, folder)
+        columns, rows = run_query(query, roots)
     except (ValueError, duckdb.Error) as exc:
         _errors.print(f"[bold red]Query refused:[/] {exc}")
         raise typer.Exit(code=2) from None

@@ -52,5 +52,6 @@ def status(
     _console.print(table)
     if not products:
         _console.print(
-            "No product registered yet: start a context with SUPPLY_CHAIN_CATALOG_URL set."
+            "No product registered yet: start a context with its <PREFIX>_CATALOG_URL set "
+            "(the demo does)."
         )

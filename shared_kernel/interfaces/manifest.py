@@ -7,6 +7,10 @@ the only module of the context the platform imports by name; everything else it
 reaches through the strings here ("module:attribute"), loaded when needed, so that
 listing the contexts imports no framework.
 
+Settings every context reads (names without its prefix), which the demo sets:
+``database_url``, ``analytics_database_url``, ``snapshot_dir``, ``catalog_url`` and
+``public_api_url``.
+
 The composition root named by ``composition_root`` offers, by convention:
 
 - ``create_app() -> FastAPI`` (``dpmesh run NAME api``, a uvicorn factory);
@@ -43,12 +47,6 @@ class ExternalFake:
     url_setting: str
     health_path: str = "/healthz"
 
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def argv(self) -> list[str]:
-        return [part.replace("{port}", str(self.port)) for part in self.command]
-
 
 @dataclass(frozen=True, slots=True)
 class DashboardPanel:
@@ -78,9 +76,9 @@ class ContextManifest:
     demo_settings: Mapping[str, str] = field(default_factory=dict)
     #: External fakes the context brings to the demo.
     fakes: tuple[ExternalFake, ...] = ()
-    #: ``module:function`` of the context's simulator lane, ``async (api_url, fakes,
-    #: stop) -> None``, or None.
-    simulator: str | None = None
+    #: The ``dpmesh`` command line of the context's simulator lane in the demo, with
+    #: ``{api}`` for its API's URL and ``{<fake name>}`` for each fake's; empty for none.
+    simulator: tuple[str, ...] = ()
     #: The dashboard's panels for the context's products.
     dashboard: tuple[DashboardPanel, ...] = ()
     #: ``module:function`` returning what the code serves, checked against the ODCS files.

@@ -225,7 +225,7 @@ def running_demo(tmp_path: Path, *, duration: float, simulate: bool = True) -> I
         str(catalog_port),
         "--api-port",
         str(api_port),
-        "--carrier-port",
+        "--fake-port",
         str(carrier_port),
     ]
     if not simulate:

@@ -33,15 +33,19 @@ def snapshots(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def roots(snapshots: Path) -> dict[str, Path]:
+    return {"supply_chain": snapshots}
+
+
 def test_every_day_of_a_product_is_one_view_with_its_date(snapshots: Path) -> None:
     columns, rows = run_query(
         "select cast(date as varchar) as day, sum(available) from supply_chain.inventory_levels "
         "group by day order by day",
-        snapshots,
+        roots(snapshots),
     )
     assert columns[0] == "day"
     assert rows == [("2026-11-26", 10), ("2026-11-27", 10)]
-    _, alerts = run_query("select count(*) from supply_chain.alerts", snapshots)
+    _, alerts = run_query("select count(*) from supply_chain.alerts", roots(snapshots))
     assert alerts == [(1,)]
 
 
@@ -56,19 +60,23 @@ def test_every_day_of_a_product_is_one_view_with_its_date(snapshots: Path) -> No
 )
 def test_anything_but_one_query_is_refused_before_it_runs(snapshots: Path, statement: str) -> None:
     with pytest.raises(ValueError, match=r"only queries|one query"):
-        run_query(statement, snapshots)
+        run_query(statement, roots(snapshots))
     assert not (snapshots / "out.csv").exists()
 
 
-def test_the_command_prints_rows_and_fails_clearly(snapshots: Path, tmp_path: Path) -> None:
+def test_the_command_prints_rows_and_fails_clearly(tmp_path: Path) -> None:
+    # The CLI's root holds one folder per context.
+    snapshots = tmp_path / "supply_chain"
+    _snapshot(snapshots, "inventory-levels", "2026-11-26", [{"sku": "A", "available": 10}])
+    _snapshot(snapshots, "inventory-levels", "2026-11-27", [{"sku": "A"}, {"sku": "B"}])
     runner = CliRunner()
     ok = runner.invoke(
-        app, ["sql", "select sku from supply_chain.inventory_levels", "--root", str(snapshots)]
+        app, ["sql", "select sku from supply_chain.inventory_levels", "--root", str(tmp_path)]
     )
     assert ok.exit_code == 0, ok.output
     assert ok.output.count("│ A ") == 2
     assert ok.output.count("│ B ") == 1
-    refused = runner.invoke(app, ["sql", "drop view x", "--root", str(snapshots)])
+    refused = runner.invoke(app, ["sql", "drop view x", "--root", str(tmp_path)])
     assert refused.exit_code == 2
     missing = runner.invoke(app, ["sql", "select 1", "--root", str(tmp_path / "none")])
     assert missing.exit_code == 1
