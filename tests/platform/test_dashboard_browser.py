@@ -31,6 +31,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr, ValidationError
+from selenium.common.exceptions import StaleElementReferenceException
 
 from dpmesh.catalog import create_catalog_app
 from dpmesh.catalog.client import register_products
@@ -418,21 +419,29 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 
 def inventory_on_page(driver: Any) -> dict[tuple[str, str], str]:
-    rows = driver.find_elements("css selector", "#inventory g.row[data-warehouse]")
-    return {
-        (row.get_attribute("data-warehouse"), row.get_attribute("data-sku")): row.get_attribute(
-            "data-on-hand"
-        )
-        for row in rows
-    }
+    """The rows as the page shows them now, read in one script: the page redraws its
+    rows at every poll, so elements found one call earlier may be gone the next."""
+    rows = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#inventory g.row[data-warehouse]'))"
+        ".map(r => [r.dataset.warehouse, r.dataset.sku, r.dataset.onHand]);"
+    )
+    return {(warehouse, sku): on_hand for warehouse, sku, on_hand in rows}
 
 
 def attribute(driver: Any, selector: str, name: str) -> str:
-    return str(driver.find_element("css selector", selector).get_attribute(name) or "")
+    """The attribute now; "" while the element is being redrawn (callers wait)."""
+    try:
+        return str(driver.find_element("css selector", selector).get_attribute(name) or "")
+    except StaleElementReferenceException:
+        return ""
 
 
 def text(driver: Any, selector: str) -> str:
-    return str(driver.find_element("css selector", selector).text)
+    """The text now; "" while the element is being redrawn (callers wait)."""
+    try:
+        return str(driver.find_element("css selector", selector).text)
+    except StaleElementReferenceException:
+        return ""
 
 
 def severe(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
