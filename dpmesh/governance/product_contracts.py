@@ -32,7 +32,7 @@ import importlib.util
 import re
 from collections import Counter, abc
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -42,7 +42,6 @@ from typing import Annotated, Any, Final, Union, get_args, get_origin
 
 import pyarrow as pa
 import yaml
-from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
@@ -128,41 +127,15 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
-class ServedPorts:
-    """What one context's code serves: the truth its descriptors are checked against.
-
-    - ``router``: the products' REST router; its GET routes under ``/api/v1/products/``
-      are the REST ports, grouped by their first path segment (the product);
-    - ``snapshots``: the pyarrow schema of each product's Parquet snapshot, and
-      ``snapshot_path(root, product, day)``, the file a snapshot is written to;
-    - ``output_topics``: the topics the stream worker writes and does not read, each
-      described by a :class:`StreamPayload` in ``payloads``;
-    - ``input_topics``: the topics the worker reads; ``acls``: the modules of the
-      context's anti-corruption layers.
-    """
-
-    context: str
-    router: APIRouter
-    snapshots: Mapping[str, pa.Schema]
-    snapshot_path: Callable[[Path, str, date], Path]
-    output_topics: tuple[str, ...]
-    payloads: Mapping[str, StreamPayload]
-    input_topics: frozenset[str]
-    acls: frozenset[str] = frozenset()
+class ServedPorts(ServedCode):
+    """What one context's code serves (:class:`ServedCode`), as the truth its
+    descriptors are checked against: the REST ports are the router's GET routes under
+    ``/api/v1/products/``, grouped by their first path segment (the product)."""
 
     @classmethod
     def of(cls, code: ServedCode) -> ServedPorts:
         """The ports of what a context's composition root says its code serves."""
-        return cls(
-            context=code.context,
-            router=code.router,
-            snapshots=code.snapshots,
-            snapshot_path=code.snapshot_path,
-            output_topics=code.output_topics,
-            payloads=code.payloads,
-            input_topics=code.input_topics,
-            acls=code.acls,
-        )
+        return cls(**{item.name: getattr(code, item.name) for item in fields(code)})
 
     def routes(self, product: str | None = None) -> list[APIRoute]:
         """The GET routes of the products (of one product), in declaration order."""

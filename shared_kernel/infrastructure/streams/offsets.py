@@ -47,14 +47,8 @@ async def confirmed_end_offsets(
     probe = {TopicPartition(tp[0], tp[1]): tp for tp, end in reported.items() if end > 0}
     if not probe:
         return result
-    consumer: Any = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        client_id=client_id,
-        enable_auto_commit=False,
-        auto_offset_reset="latest",
-        request_timeout_ms=request_timeout_ms,
-        # Not 0: the embedded broker then answers without the partitions' data.
-        fetch_max_wait_ms=max(fetch_max_wait_ms, 1),
+    consumer = _probe(
+        bootstrap_servers, client_id, request_timeout_ms, fetch_max_wait_ms, reset="latest"
     )
     await consumer.start()
     try:
@@ -97,14 +91,8 @@ async def first_offset_from(
     the broker numbered but never stored), and a consumer that jumps over one has
     skipped nothing. Asking the broker tells a hole from records a consumer dropped.
     """
-    consumer: Any = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        client_id=client_id,
-        enable_auto_commit=False,
-        auto_offset_reset="none",
-        request_timeout_ms=request_timeout_ms,
-        fetch_max_wait_ms=max(fetch_max_wait_ms, 1),
-        max_partition_fetch_bytes=64 * 1024,
+    consumer = _probe(
+        bootstrap_servers, client_id, request_timeout_ms, fetch_max_wait_ms, reset="none"
     )
     await consumer.start()
     try:
@@ -127,3 +115,23 @@ async def first_offset_from(
         return None
     finally:
         await consumer.stop()
+
+
+def _probe(
+    bootstrap_servers: str,
+    client_id: str,
+    request_timeout_ms: int,
+    fetch_max_wait_ms: int,
+    *,
+    reset: str,
+) -> Any:
+    """A short-lived consumer without a group, for one question to the broker."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset=reset,
+        request_timeout_ms=request_timeout_ms,
+        # Not 0: the embedded broker then answers without the partitions' data.
+        fetch_max_wait_ms=max(fetch_max_wait_ms, 1),
+    )

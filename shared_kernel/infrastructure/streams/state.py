@@ -351,25 +351,18 @@ class StateTransaction:
 async def _upsert(
     conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], update_columns: tuple[str, ...]
 ) -> None:
+    """Insert ``rows``; on a key that exists, set ``update_columns`` (or keep the row)."""
     keys = [c.name for c in table.primary_key.columns]
-    if conn.dialect.name == "postgresql":
-        pg = postgresql.insert(table).values(rows)
-        if update_columns:
-            pg_stmt = pg.on_conflict_do_update(
-                index_elements=keys, set_={c: pg.excluded[c] for c in update_columns}
-            )
-        else:
-            pg_stmt = pg.on_conflict_do_nothing(index_elements=keys)
-        await conn.execute(pg_stmt)
-        return
-    lite = sqlite.insert(table).values(rows)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(rows)
     if update_columns:
-        lite_stmt = lite.on_conflict_do_update(
-            index_elements=keys, set_={c: lite.excluded[c] for c in update_columns}
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={c: excluded[c] for c in update_columns}
         )
     else:
-        lite_stmt = lite.on_conflict_do_nothing(index_elements=keys)
-    await conn.execute(lite_stmt)
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    await conn.execute(statement)
 
 
 def _envelope_json(envelope: EventEnvelope) -> str:
