@@ -37,13 +37,13 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote_plus
 
 import jwt
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
 from dpmesh.runtime.contexts import manifests
+from shared_kernel.infrastructure.bitol import ODPS_PATTERN, access_scopes, read_documents
 from shared_kernel.interfaces.auth import (
     ALGORITHM,
     LOCAL,
@@ -75,14 +75,7 @@ Clock = Callable[[], datetime]
 
 def _product_read_scopes(manifest: ContextManifest) -> list[str]:
     """The ``accessScope`` of every output port in the context's ODPS product files."""
-    scopes: set[str] = set()
-    for path in sorted(manifest.dataproduct_dir.glob("*.odps.yaml")):
-        product = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for port in product.get("outputPorts") or []:
-            for item in port.get("customProperties") or []:
-                if isinstance(item, dict) and item.get("property") == "accessScope":
-                    scopes.add(str(item.get("value")))
-    return sorted(scopes)
+    return access_scopes(read_documents(manifest.dataproduct_dir, ODPS_PATTERN, "DataProduct"))
 
 
 def _demo_clients(contexts: list[ContextManifest]) -> dict[str, OAuthClient]:

@@ -46,6 +46,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from dpmesh.runtime.contexts import manifests
+from shared_kernel.infrastructure.bitol import custom_property
 from shared_kernel.interfaces.manifest import load_reference
 from shared_kernel.interfaces.served import ServedCode, StreamPayload
 
@@ -842,7 +843,7 @@ def _check_product(
                 f"{label}: version {port.get('version')!r} is not the contract's "
                 f"{contract.data.get('version')!r}",
             )
-        scope = _custom_property(port, ACCESS_SCOPE)
+        scope = custom_property(port, ACCESS_SCOPE)
         if scope not in _read_scopes(contract.data):
             problem(
                 ProblemKind.INVALID,
@@ -852,7 +853,7 @@ def _check_product(
         problem(ProblemKind.INVALID, "a product needs input ports: where its data comes from")
     for port in data.get("inputPorts") or []:
         port_name = port.get("name")
-        source = _custom_property(port, SOURCE_TYPE)
+        source = custom_property(port, SOURCE_TYPE)
         if source == KAFKA_TOPIC_SOURCE:
             if port_name not in served.input_topics:
                 problem(
@@ -861,7 +862,7 @@ def _check_product(
                     f"(it reads {', '.join(sorted(served.input_topics))})",
                 )
         elif source == EXTERNAL_SOURCE:
-            acl = _custom_property(port, ACL)
+            acl = custom_property(port, ACL)
             if acl not in served.acls:
                 problem(
                     ProblemKind.INVALID,
@@ -875,13 +876,6 @@ def _check_product(
                 f"{EXTERNAL_SOURCE}",
             )
     return problems
-
-
-def _custom_property(element: Mapping[str, Any], name: str) -> Any:
-    for item in element.get("customProperties") or []:
-        if isinstance(item, dict) and item.get("property") == name:
-            return item.get("value")
-    return None
 
 
 def _read_scopes(contract: Mapping[str, Any]) -> set[str]:

@@ -28,7 +28,8 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import httpx
-import yaml
+
+from shared_kernel.infrastructure.bitol import DescriptorError, custom_property, read_documents
 
 __all__ = [
     "CatalogError",
@@ -232,7 +233,7 @@ def _port(
         "type": kind,
         "version": str(port.get("version", "")),
         "contract_id": contract.get("id"),
-        "scope": _custom_property(port, "accessScope"),
+        "scope": custom_property(port, "accessScope"),
     }
     servers = [server for server in contract.get("servers") or [] if isinstance(server, dict)]
     objects = [obj for obj in contract.get("schema") or [] if isinstance(obj, dict)]
@@ -275,25 +276,10 @@ def _snapshot_location(
 
 
 def _documents(directory: Path, pattern: str, kind: str) -> list[dict[str, Any]]:
-    if not directory.is_dir():
-        raise RegistrationError(f"{directory} is not a directory")
-    documents = []
-    for path in sorted(directory.glob(pattern)):
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise RegistrationError(f"{path.name}: {exc}") from exc
-        if not isinstance(loaded, dict) or loaded.get("kind") != kind:
-            raise RegistrationError(f"{path.name} is not a {kind} document")
-        documents.append(loaded)
-    return documents
-
-
-def _custom_property(element: Mapping[str, Any], name: str) -> Any:
-    for item in element.get("customProperties") or []:
-        if isinstance(item, dict) and item.get("property") == name:
-            return item.get("value")
-    return None
+    try:
+        return read_documents(directory, pattern, kind)
+    except DescriptorError as exc:
+        raise RegistrationError(str(exc)) from exc
 
 
 def _jsonable(value: Any) -> Any:
