@@ -260,7 +260,7 @@ async def test_produce_and_consume_with_key_headers_and_group_commit(
     )
     await consumer.start()
     try:
-        record = await asyncio.wait_for(consumer.getone(), timeout=10)
+        record = await asyncio.wait_for(consumer.getone(), timeout=60)
         await consumer.commit()
         committed = await consumer.committed(TopicPartition(topic, 0))
     finally:
@@ -322,7 +322,7 @@ async def test_send_during_pause_completes_only_after_resume(
         assert not delivery.done(), "a paused broker acknowledged a send"
     finally:
         broker.resume()
-    metadata = await asyncio.wait_for(delivery, timeout=10)
+    metadata = await asyncio.wait_for(delivery, timeout=60)  # a liveness bound
 
     assert metadata.offset == 1
     assert await read_all(broker.bootstrap_servers, topic, expected=2) == [b"before", b"during"]
@@ -360,7 +360,7 @@ def test_broker_command_runs_until_interrupted() -> None:
         assert f"export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}" in output
         assert broker_module._metadata_cluster_id_sync("127.0.0.1", port) is not None
         command.send_signal(signal.SIGINT)
-        rest, _ = command.communicate(timeout=10)
+        rest, _ = command.communicate(timeout=60)  # a liveness bound, loaded machines too
     finally:
         if command.poll() is None:
             command.kill()
