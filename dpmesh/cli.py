@@ -9,10 +9,10 @@ from __future__ import annotations
 import typer
 
 from dpmesh.commands.broker import broker
-from dpmesh.commands.carrier import carrier
 from dpmesh.commands.catalog import catalog
 from dpmesh.commands.contracts import app as contracts_app
 from dpmesh.commands.demo import demo
+from dpmesh.commands.fake import fake
 from dpmesh.commands.run import migrate, replay, run, snapshot
 from dpmesh.commands.simulate import simulate
 from dpmesh.commands.sql import sql
@@ -40,7 +40,7 @@ app.command(
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("simulate")(simulate)
-app.command("carrier")(carrier)
+app.command("fake")(fake)
 app.command("snapshot")(snapshot)
 app.command("sql")(sql)
 app.command("status")(status)

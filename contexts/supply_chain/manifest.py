@@ -28,12 +28,12 @@ MANIFEST = ContextManifest(
     fakes=(
         ExternalFake(
             name="carrier",
-            command=("carrier", "--port", "{port}"),
+            app="contexts.supply_chain.demo:carrier_app",
             port=8190,
             url_setting="carrier_api_url",
         ),
     ),
-    simulator=("simulate", "--api", "{api}", "--carrier", "{carrier}"),
+    simulator="contexts.supply_chain.demo:simulator_lane",
     served_ports="contexts.supply_chain.bootstrap:served_ports",
     dashboard=(
         DashboardPanel("inventory", "inventory-levels"),

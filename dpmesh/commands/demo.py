@@ -57,8 +57,10 @@ def demo(
     catalog_port: Annotated[int, typer.Option(help="Port of the data product catalog.")] = 8100,
     simulate: Annotated[bool, typer.Option(help="Run the contexts' simulators.")] = True,
 ) -> None:
-    """Run the demo: the broker, the catalog, and every registered context's API, relay,
-    worker, external fakes and simulator.
+    """Run the demo: the broker, the catalog and every registered context's processes.
+
+    Each context's API, outbox relay, stream worker, the external fakes it brings and
+    its simulator lane, from its manifest.
 
     Examples:
 
@@ -171,8 +173,9 @@ class _Plan:
         ]
 
     def simulator(self) -> list[str]:
-        urls = {"api": self.api_url} | {fake.name: url for fake, _, url in self.fakes()}
-        return [part.format(**urls) for part in self.manifest.simulator]
+        """The ``dpmesh simulate`` command line of the context's lane."""
+        fakes = [f"--fake={fake.name}={url}" for fake, _, url in self.fakes()]
+        return ["simulate", self.manifest.name, "--api", self.api_url, *fakes]
 
 
 def _plans(
@@ -225,7 +228,7 @@ def _context_services(plan: _Plan, env: dict[str, str]) -> list[ServiceSpec]:
     fakes = [
         ServiceSpec(
             fake.name,
-            dpmesh_command(*(part.replace("{port}", str(port)) for part in fake.command)),
+            dpmesh_command("fake", name, fake.name, "--port", str(port)),
             env,
             health_url=f"{url}{fake.health_path}",
         )

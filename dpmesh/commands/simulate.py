@@ -1,4 +1,4 @@
-"""``dpmesh simulate``: the supply-chain scenario, driven through the operational API."""
+"""``dpmesh simulate CONTEXT``: a context's scenario, driven through its operational API."""
 
 from __future__ import annotations
 
@@ -9,20 +9,28 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dpmesh.runtime.contexts import UnknownContext, context, context_names
+from shared_kernel.interfaces.manifest import load_reference
+
 __all__ = ["simulate"]
 
 _console = Console(soft_wrap=True)
 
 
 def simulate(
-    api: Annotated[str, typer.Option(help="Root URL of the supply chain API.")] = (
-        "http://127.0.0.1:8101"
-    ),
-    carrier: Annotated[
+    name: Annotated[
+        str,
+        typer.Argument(help=f"Bounded context: {', '.join(context_names())}.", show_default=False),
+    ],
+    api: Annotated[
         str | None,
+        typer.Option(help="Root URL of the context's API (default: its demo port)."),
+    ] = None,
+    fake: Annotated[
+        list[str] | None,
         typer.Option(
-            help="Root URL of the fake carrier (dpmesh carrier): shipments are then tracked "
-            "through it, by the supply chain's tracking poller, instead of directly."
+            help="NAME=URL of one of the context's external fakes the simulator may script "
+            "(repeat the option for several)."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same story.")] = 7,
@@ -32,27 +40,37 @@ def simulate(
         typer.Option(help="Stop after this many seconds and exit 0 (default: until Ctrl-C)."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="Print only the final summary.")] = False,
-    carrier_api_key: Annotated[
-        str | None,
-        typer.Option(
-            help="API key of the fake carrier, if it wants one.",
-            envvar="DPMESH_FAKE_CARRIER_API_KEY",
-        ),
-    ] = None,
 ) -> None:
-    """Drive the supply chain through its REST API: reference data, demand pushing a SKU
-    toward stock-out, purchase orders received on time and late, shipments tracked
-    leg by leg, some delayed. A failed step is counted and the run goes on.
+    """Drive a context through its REST API with its simulator lane.
+
+    The lane is the one the context's manifest names; a failed step is counted and the
+    run goes on.
 
     Examples:
 
-      dpmesh simulate
+      dpmesh simulate supply_chain
 
-      dpmesh simulate --api http://127.0.0.1:9101 --rate 5 --duration 60
+      dpmesh simulate supply_chain --api http://127.0.0.1:9101 --rate 5 --duration 60
 
-      dpmesh simulate --carrier http://127.0.0.1:8190 --seed 42
+      dpmesh simulate supply_chain --fake carrier=http://127.0.0.1:8190 --seed 42
     """
-    from dpmesh.demo.simulator import simulate as run_scenario
+    try:
+        manifest = context(name).manifest
+    except UnknownContext as exc:
+        _console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(code=2) from None
+    if manifest.simulator is None:
+        _console.print(f"[bold red]{name} brings no simulator.[/]")
+        raise typer.Exit(code=2)
+    fakes: dict[str, str] = {}
+    for item in fake or []:
+        label, separator, url = item.partition("=")
+        if not separator or not label or not url:
+            _console.print(f"[bold red]--fake {item!r}: write NAME=URL[/]")
+            raise typer.Exit(code=2)
+        fakes[label] = url
+    api_url = api or f"http://127.0.0.1:{manifest.demo_api_port}"
+    lane = load_reference(manifest.simulator)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -60,10 +78,9 @@ def simulate(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            summary = await run_scenario(
-                api,
-                carrier_url=carrier,
-                carrier_api_key=carrier_api_key,
+            summary = await lane(
+                api_url,
+                fakes=fakes,
                 seed=seed,
                 rate=rate,
                 duration=duration,
@@ -77,9 +94,8 @@ def simulate(
         _console.print(summary.table())
 
     _console.print(
-        f"Simulating against [bold]{api}[/] (seed {seed}, {rate:g} steps/s"
-        + (f", carrier {carrier}" if carrier else "")
-        + (f", for {duration:g} s" if duration is not None else ", until Ctrl-C")
-        + ")"
+        f"Simulating {name} against [bold]{api_url}[/] (seed {seed}, {rate:g} steps/s"
+        + (f", {duration:g} s" if duration else "")
+        + "). Ctrl-C to stop."
     )
     asyncio.run(main())

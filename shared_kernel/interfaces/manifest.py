@@ -36,13 +36,13 @@ __all__ = ["ContextManifest", "DashboardPanel", "ExternalFake", "load_reference"
 class ExternalFake:
     """A stand-in for an external system the context talks to, run by the demo.
 
-    ``command`` is a ``dpmesh`` command line in which ``{port}`` is replaced by
-    ``port``; the context's processes find the fake through ``url_setting`` (a
-    setting name without the context's prefix).
+    ``app`` is the ``module:function`` of its ASGI app factory (``() -> FastAPI``), run
+    by ``dpmesh fake CONTEXT NAME``; the context's processes find the fake through
+    ``url_setting`` (a setting name without the context's prefix).
     """
 
     name: str
-    command: tuple[str, ...]
+    app: str
     port: int
     url_setting: str
     health_path: str = "/healthz"
@@ -76,9 +76,10 @@ class ContextManifest:
     demo_settings: Mapping[str, str] = field(default_factory=dict)
     #: External fakes the context brings to the demo.
     fakes: tuple[ExternalFake, ...] = ()
-    #: The ``dpmesh`` command line of the context's simulator lane in the demo, with
-    #: ``{api}`` for its API's URL and ``{<fake name>}`` for each fake's; empty for none.
-    simulator: tuple[str, ...] = ()
+    #: ``module:function`` of the context's simulator lane, run by ``dpmesh simulate
+    #: CONTEXT``: ``async (api_url, *, fakes, seed, rate, duration, quiet, stop,
+    #: console)`` returning a summary with a ``table()``; None for none.
+    simulator: str | None = None
     #: The dashboard's panels for the context's products.
     dashboard: tuple[DashboardPanel, ...] = ()
     #: ``module:function`` returning what the code serves, checked against the ODCS files.

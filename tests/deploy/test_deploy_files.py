@@ -305,7 +305,7 @@ def test_service_command_is_a_real_dpmesh_command(name: str) -> None:
         parsed = parse_dpmesh(argv)
     except CommandRejected as exc:
         pytest.fail(f"{name}: 'dpmesh {' '.join(argv)}' does not parse: {exc}")
-    if parsed.path[0] in ("run", "migrate"):
+    if parsed.path[0] in ("run", "migrate", "fake", "simulate"):
         assert parsed.params["name"] in context_names(), f"{name}: unknown context"
 
 

@@ -42,11 +42,11 @@ PRODUCTS = {
 SERVICES = {
     "broker": "tansu",
     "catalog": "dpmesh\0catalog",
-    "carrier": "dpmesh\0carrier",
+    "carrier": "fake\0supply_chain\0carrier",
     "api": "supply_chain\0api",
     "relay": "supply_chain\0relay",
     "worker": "supply_chain\0worker",
-    "simulator": "dpmesh\0simulate",
+    "simulator": "simulate\0supply_chain",
 }
 #: The catalog judges each SLI of a product's last heartbeat against its contract's
 #: objective ("unknown" until the worker's first heartbeat arrives).

@@ -22,12 +22,12 @@ from sqlalchemy import inspect
 
 from contexts.supply_chain.application.tracking import track_shipments
 from contexts.supply_chain.bootstrap import SupplyChainContainer, create_app, upgrade_database
+from contexts.supply_chain.demo import fake_carrier
+from contexts.supply_chain.demo.simulator import HOT_ITEM, SKUS, Simulator, Summary
 from contexts.supply_chain.domain import Warehouse
 from contexts.supply_chain.infrastructure.acl.carrier import CarrierTrackingGateway
 from contexts.supply_chain.infrastructure.external_services import CarrierClient, CarrierSettings
 from contexts.supply_chain.infrastructure.persistence.orm import clear_mappers
-from dpmesh.demo import fake_carrier
-from dpmesh.demo.simulator import HOT_ITEM, SKUS, Simulator, Summary
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -17,6 +17,7 @@ from contexts.supply_chain.application.queries.views import (
     ShipmentSummary,
 )
 from contexts.supply_chain.application.tracking import LegTracking
+from contexts.supply_chain.demo.fake_carrier import API_KEY_HEADER, create_app
 from contexts.supply_chain.domain import ShipmentStatus
 from contexts.supply_chain.infrastructure.acl.carrier import CarrierTrackingGateway
 from contexts.supply_chain.infrastructure.external_services import (
@@ -24,7 +25,6 @@ from contexts.supply_chain.infrastructure.external_services import (
     CarrierSettings,
     CarrierUnavailable,
 )
-from dpmesh.demo.fake_carrier import API_KEY_HEADER, create_app
 
 KEY = "demo-key"
 T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)

@@ -1,1 +1,0 @@
-"""Demo companions: a fake carrier tracking API and the scenario simulator."""
