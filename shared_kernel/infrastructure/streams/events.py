@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from asyncio import Future
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -49,7 +50,9 @@ __all__ = [
     "process_events",
 ]
 
-EventHandler = Callable[[EventEnvelope], Awaitable[None] | None]
+#: Handles one event. It may return a future for an effect still on its way (a send's
+#: delivery): the record's offset is then committed only once that future succeeds.
+EventHandler = Callable[[EventEnvelope], Awaitable[Any] | None]
 #: Told of each dead letter written: the event (None for a message that is not one)
 #: and the reason. For measurements (the dead-letter rate of a data product).
 DeadLetterHook = Callable[[EventEnvelope | None, str], Awaitable[None] | None]
@@ -135,7 +138,7 @@ async def process_events(
         envelope = await _decode_or_dead_letter(app, event, on_dead_letter)
         if envelope is not None and not _is_duplicate(guard, envelope):
             bind_correlation_id(envelope.extensions.get("correlationid") or envelope.id)
-            failure = await _handle_with_retries(
+            failure, effect = await _handle_with_retries(
                 handle, envelope, max_attempts, retry_backoff_s, retry_backoff_max_s
             )
             if failure is not None and give_up == "crash" and not failure.startswith("permanent"):
@@ -151,8 +154,35 @@ async def process_events(
                 await _tell(on_dead_letter, envelope, failure)
             elif guard is not None:
                 guard.record(envelope)
+            if progress is not None and effect is not None:
+                # The handler's effect is on its way (a send not yet acknowledged): the
+                # next record may go, the offset is committed once it arrives.
+                progress.handled(message.tp, message.offset)
+                effect.add_done_callback(_settle(app, progress, message))
+                continue
         if progress is not None:
             progress.done(message.tp, message.offset)
+
+
+def _settle(app: AppT, progress: OffsetProgress, message: Any) -> Callable[[Future[Any]], None]:
+    def settled(effect: Future[Any]) -> None:
+        if effect.cancelled() or effect.exception() is not None:
+            error = WorkerStalled(
+                f"the effect of {message.topic}[{message.partition}]@{message.offset} failed "
+                f"({'cancelled' if effect.cancelled() else effect.exception()!r}); stopping "
+                "the worker so that a restart handles the record again"
+            )
+            logger.error("%s", error)
+            _background.add(task := asyncio.ensure_future(app.crash(error)))
+            task.add_done_callback(_background.discard)
+            return
+        progress.settled(message.tp, message.offset)
+
+    return settled
+
+
+#: Tasks started from callbacks, kept alive until they end.
+_background: set[asyncio.Future[Any]] = set()
 
 
 class WorkerStalled(RuntimeError):
@@ -267,22 +297,24 @@ async def _handle_with_retries(
     max_attempts: int,
     backoff_s: float,
     backoff_max_s: float,
-) -> str | None:
-    """None once ``handle`` succeeded, else the dead-letter reason."""
+) -> tuple[str | None, Future[Any] | None]:
+    """``(None, effect)`` once ``handle`` succeeded, else ``(the dead-letter reason,
+    None)``. ``effect`` is the future a handler may return for an effect still on its
+    way (e.g. a send's delivery), else None."""
     delay = backoff_s
     attempt = 1
     while True:
         try:
             outcome = handle(envelope)
             if inspect.isawaitable(outcome):
-                await outcome
-            return None
+                outcome = await outcome
+            return None, outcome if isinstance(outcome, Future) else None
         except PERMANENT_ERRORS as exc:
-            return f"{_kind(exc)}: {_describe(exc)}"
+            return f"{_kind(exc)}: {_describe(exc)}", None
         except Exception as exc:
             if attempt >= max_attempts:
                 logger.exception("event %s failed %d times", envelope.id, attempt)
-                return f"gave up after {attempt} attempts: {_describe(exc)}"
+                return f"gave up after {attempt} attempts: {_describe(exc)}", None
             logger.warning(
                 "event %s failed (attempt %d of %d), retrying in %.2f s: %s",
                 envelope.id,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
@@ -63,9 +63,17 @@ class RecordsSkipped(RuntimeError):
 
 @dataclass(slots=True)
 class _Partition:
+    #: The next offset expected from the consumer (all before it were handled).
     next_offset: int | None = None
     rewinding_since: float | None = None
     committed: int | None = None
+    #: Handled records whose effect is still on its way (a forward not yet acknowledged).
+    pending: set[int] = field(default_factory=set)
+
+    @property
+    def durable(self) -> int | None:
+        """The offset to commit: before it, every record's effect is durable."""
+        return min(self.pending) if self.pending else self.next_offset
 
 
 class OffsetProgress:
@@ -154,6 +162,20 @@ class OffsetProgress:
         part = self._partitions.setdefault(_key(tp), _Partition())
         part.next_offset = offset + 1
 
+    def handled(self, tp: TP, offset: int) -> None:
+        """The record at ``offset`` is handled, but its effect is still on its way
+        (:meth:`settled` says when it arrives): the next record may go, the commit waits."""
+        part = self._partitions.setdefault(_key(tp), _Partition())
+        part.next_offset = offset + 1
+        part.pending.add(offset)
+
+    def settled(self, tp: TP, offset: int) -> None:
+        """The effect of a :meth:`handled` record is durable (a revoked partition's is
+        ignored: its next owner starts from the last commit)."""
+        part = self._partitions.get(_key(tp))
+        if part is not None:
+            part.pending.discard(offset)
+
     def clamp(self, offsets: Mapping[TP, int]) -> dict[TP, int]:
         """``offsets`` to commit, lowered to what is done; partitions with nothing new
         done since the last commit are left out."""
@@ -163,9 +185,10 @@ class OffsetProgress:
                 result[tp] = offset
                 continue
             part = self._partitions.get(_key(tp))
-            if part is None or part.next_offset is None:
+            durable = None if part is None else part.durable
+            if part is None or durable is None:
                 continue  # nothing done here by this worker: nothing to commit
-            target = min(offset, part.next_offset)
+            target = min(offset, durable)
             if part.committed is None or target > part.committed:
                 result[tp] = target
         return result
@@ -177,10 +200,11 @@ class OffsetProgress:
             if str(tp[0]) not in self._tracked:
                 continue
             part = self._partitions.get(_key(tp))
-            if part is None or part.next_offset is None:
+            durable = None if part is None else part.durable
+            if part is None or durable is None:
                 continue
-            if part.committed is None or part.next_offset > part.committed:
-                result[tp] = part.next_offset
+            if part.committed is None or durable > part.committed:
+                result[tp] = durable
         return result
 
     def committed(self, offsets: Mapping[TP, int]) -> None:

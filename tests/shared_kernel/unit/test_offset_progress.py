@@ -82,3 +82,24 @@ def test_revoked_partitions_are_forgotten() -> None:
     progress.forget([TP])
     assert progress.expected(TP) is None
     assert progress.uncommitted([TP, OTHER]) == {}
+
+
+def test_a_handled_record_whose_effect_is_on_its_way_holds_the_commit_back() -> None:
+    progress = OffsetProgress()
+    progress.resume_from({TP: 0})
+    progress.handled(TP, 0)  # a forward sent, not yet acknowledged
+    assert progress.check(TP, 1) is Verdict.PROCESS  # the next record may go
+    progress.handled(TP, 1)
+    progress.settled(TP, 1)  # acknowledgements may come in any order
+    assert progress.clamp({TP: 2}) == {}  # offset 0's effect is still on its way
+    progress.settled(TP, 0)
+    assert progress.clamp({TP: 2}) == {TP: 2}
+
+
+def test_the_effect_of_a_revoked_partition_is_ignored() -> None:
+    progress = OffsetProgress()
+    progress.resume_from({TP: 0})
+    progress.handled(TP, 0)
+    progress.forget([TP])
+    progress.settled(TP, 0)
+    assert progress.expected(TP) is None

@@ -35,7 +35,8 @@ has the argument per agent):
   that skips ahead is held until the missing ones arrive, and an open gap is
   reported (:meth:`AnalyticsStreams.gaps`);
 - forwards and alert changes are acknowledged by the broker before the record that
-  produced them is done, and the consumer commits only done records
+  produced them is done (forwards are pipelined: the next event goes while the
+  delivery is on its way), and the consumer commits only done records
   (``shared_kernel.infrastructure.streams.progress``);
 - an event the worker cannot process because the read store or the broker is away is
   retried, then the worker stops (exit non-zero) instead of dead-lettering it: the
@@ -54,7 +55,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import faust
 from faust.types import TopicT
@@ -265,7 +266,7 @@ class AnalyticsStreams:
         self._inventory_by_sku = topic(self.inventory_by_sku_topic)
         self._receipts_by_supplier = topic(self.receipts_by_supplier_topic)
 
-        agents: list[tuple[str, str, Callable[[EventEnvelope], Awaitable[None]]]] = [
+        agents: list[tuple[str, str, Callable[[EventEnvelope], Awaitable[Any]]]] = [
             ("inventory-forward", topics.inventory, self.forward_inventory),
             ("inventory-levels", self.inventory_by_sku_topic, self.on_inventory),
             ("sku-reference", topics.sku, self.on_sku),
@@ -303,15 +304,15 @@ class AnalyticsStreams:
         return await self.state.gaps()
 
     def _agent(
-        self, name: str, source: TopicT, handle: Callable[[EventEnvelope], Awaitable[None]]
+        self, name: str, source: TopicT, handle: Callable[[EventEnvelope], Awaitable[Any]]
     ) -> None:
-        async def apply(envelope: EventEnvelope) -> None:
+        async def apply(envelope: EventEnvelope) -> Any:
             try:
-                await handle(envelope)
+                return await handle(envelope)
             except (UnusableFact, DomainError) as exc:
                 raise PermanentEventError(f"{type(exc).__name__}: {exc}") from exc
 
-        handler: Callable[[EventEnvelope], Awaitable[None]] = apply
+        handler: Callable[[EventEnvelope], Awaitable[Any]] = apply
         on_dead_letter: DeadLetterHook | None = None
         if self.sli is not None:
             measure = agent_measure(name, dataclasses.asdict(self.topics))
@@ -397,10 +398,10 @@ class AnalyticsStreams:
 
     # -- inventory levels and stock-out alerts ----------------------------------------
 
-    async def forward_inventory(self, envelope: EventEnvelope) -> None:
+    async def forward_inventory(self, envelope: EventEnvelope) -> asyncio.Future[Any]:
         event = _domain_event(envelope, InventoryEvent)
         sku = event.sku if event is not None else _routing_field(envelope, "sku")
-        await self._forward(envelope, self._inventory_by_sku, sku)
+        return await self._forward(envelope, self._inventory_by_sku, sku)
 
     async def on_inventory(self, envelope: EventEnvelope) -> None:
         sku = _routing_field(envelope, "sku")
@@ -483,12 +484,12 @@ class AnalyticsStreams:
 
     # -- supplier performance ---------------------------------------------------------
 
-    async def forward_purchase_order(self, envelope: EventEnvelope) -> None:
+    async def forward_purchase_order(self, envelope: EventEnvelope) -> asyncio.Future[Any]:
         """Every purchase order event, not only receipts: the supplier agent follows each
         order's versions, and a hole would read as a gap."""
         event = _domain_event(envelope, PurchaseOrderEvent)
         supplier = event.supplier if event is not None else _routing_field(envelope, "supplier")
-        await self._forward(envelope, self._receipts_by_supplier, supplier)
+        return await self._forward(envelope, self._receipts_by_supplier, supplier)
 
     async def on_purchase_order(self, envelope: EventEnvelope) -> None:
         supplier = _routing_field(envelope, "supplier")
@@ -558,10 +559,14 @@ class AnalyticsStreams:
             recorder = self.sli
             tx.after_commit.append(lambda: observe_freshness(recorder, rows))
 
-    async def _forward(self, envelope: EventEnvelope, topic: TopicT, key: str) -> None:
+    async def _forward(
+        self, envelope: EventEnvelope, topic: TopicT, key: str
+    ) -> asyncio.Future[Any]:
         """Send ``envelope`` on ``topic`` keyed by ``key``, to the partition a producer
-        of that key on any of the context's topics would pick; returns once the broker
-        acknowledged it."""
+        of that key on any of the context's topics would pick. Returns the delivery:
+        ``process_events`` commits the source offset only once the broker acknowledged
+        it, while the next events are forwarded meanwhile (one broker round trip per
+        batch of sends, not per event)."""
         raw_key = key.encode()
         _, value, headers = encode(
             event_id=envelope.id,
@@ -580,7 +585,8 @@ class AnalyticsStreams:
             headers=headers,
             partition=self._partition_of(raw_key, self.partitions),
         )
-        await delivery
+        # faust's FutureMessage: an asyncio future, resolved by the broker's ack.
+        return cast("asyncio.Future[Any]", delivery)
 
     async def _publish(self, change: AlertChange) -> None:
         """Publish an alert change; returns once the broker acknowledged it, so the

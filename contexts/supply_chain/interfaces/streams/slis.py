@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from contexts.supply_chain.application.analytics import (
     ALERTS,
@@ -49,7 +49,8 @@ __all__ = [
     "product_of",
 ]
 
-Handler = Callable[[EventEnvelope], Awaitable[None]]
+#: A handler may return a future for an effect still on its way (see process_events).
+Handler = Callable[[EventEnvelope], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +130,20 @@ def measured_handler(handle: Handler, recorder: SliRecorder, measure: AgentMeasu
     """``handle``, reporting each failed attempt and, where the agent counts events,
     each event applied."""
 
-    async def measured(envelope: EventEnvelope) -> None:
+    async def measured(envelope: EventEnvelope) -> Any:
         try:
-            await handle(envelope)
+            effect = await handle(envelope)
         except Exception:
             for product in measure.products:
                 recorder.observe_error(product)
             raise
         if not measure.counts_events:
-            return
+            return effect
         sequence = _sequence_key(measure, envelope)
         key, version = sequence if sequence is not None else (None, None)
         for product in measure.products:
             recorder.observe(product, envelope.time, key, version)
+        return effect
 
     return measured
 
