@@ -3,29 +3,29 @@
 The ODPS files in ``contexts/supply_chain/dataproduct/`` are the source of truth for
 each product's read scope (the ``accessScope`` of its output ports) and its service
 level objectives (``customProperties: serviceLevelObjectives``); the contracts they
-point at describe the scope (their ``roles``). The API reads them at start-up, so
-granting access and judging SLIs follow the descriptors without a second copy in code.
-
-A product without a descriptor file (a new product before its team writes one) gets no
-scope of its own (the API then asks for ``supply_chain:products:read``) and the
-:data:`DEFAULT_OBJECTIVES`: the objectives every real-time product of the platform
-starts with, the same the existing descriptors declare: new facts visible within 5 s,
-at most 1 event in 1000 lost, at most 1 read in 1000 failing.
+point at describe the scope (their ``roles``). The API reads them at start-up through
+the kernel's one reader (``shared_kernel.infrastructure.bitol``), so granting access
+and judging SLIs follow the descriptors without a second copy in code. A product
+without a descriptor file gets no scope of its own (the API then asks for
+``supply_chain:products:read``) and the kernel's default objectives.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final, Literal
-
-import yaml
+from typing import Final
 
 from contexts.supply_chain.application.analytics import PRODUCTS
 from contexts.supply_chain.domain.events import CONTEXT
-from shared_kernel.infrastructure.slo import Comparison, Objective, objectives_from_odps
+from shared_kernel.infrastructure import bitol
+from shared_kernel.infrastructure.bitol import (
+    DEFAULT_OBJECTIVES,
+    ProductDescriptor,
+    product_objectives,
+    product_scopes,
+    scope_descriptions,
+)
 
 __all__ = [
     "DATAPRODUCT_DIR",
@@ -37,139 +37,11 @@ __all__ = [
     "scope_descriptions",
 ]
 
-logger = logging.getLogger(__name__)
-
-#: libyaml's loader when PyYAML was built with it: ten times faster on these files.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 DATAPRODUCT_DIR: Final = Path(__file__).resolve().parents[2] / "dataproduct"
-
-DEFAULT_OBJECTIVES: Final = (
-    Objective(
-        "freshness_ms",
-        Comparison.AT_MOST,
-        5000,
-        "Lag from a fact's event time to its row in the read store (p99 over the window).",
-    ),
-    Objective(
-        "completeness",
-        Comparison.AT_LEAST,
-        0.999,
-        "Share of the source events applied rather than lost or dead-lettered.",
-    ),
-    Objective(
-        "error_rate",
-        Comparison.AT_MOST,
-        0.001,
-        "Share of reads of the REST port answered with a server error.",
-    ),
-)
-
-Source = Literal["descriptor", "default"]
-
-
-@dataclass(frozen=True, slots=True)
-class ProductDescriptor:
-    product: str
-    urn: str
-    read_scope: str | None
-    scope_description: str | None
-    objectives: tuple[Objective, ...]
-    objectives_source: Source
 
 
 def load_product_descriptors(
     directory: Path = DATAPRODUCT_DIR, products: Iterable[str] = PRODUCTS
 ) -> dict[str, ProductDescriptor]:
-    """Each product's scope and objectives from ``directory`` (defaults where missing).
-
-    An unreadable file is logged and treated as missing: the API still starts, its
-    product asks for the fallback scope, and the descriptor check in CI names the file.
-    """
-    contracts = _contracts(directory)
-    found = {}
-    for product in products:
-        document = _load(directory / f"{product}.odps.yaml")
-        scope = _read_scope(document) if document is not None else None
-        objectives = tuple(objectives_from_odps(document)) if document is not None else ()
-        found[product] = ProductDescriptor(
-            product=product,
-            urn=f"urn:dpmesh:{CONTEXT}:{product}",
-            read_scope=scope,
-            scope_description=_scope_description(scope, contracts),
-            objectives=objectives or DEFAULT_OBJECTIVES,
-            objectives_source="descriptor" if objectives else "default",
-        )
-    return found
-
-
-def product_scopes(descriptors: Mapping[str, ProductDescriptor]) -> dict[str, str]:
-    """``{product: read scope}`` for the products whose descriptor names one."""
-    return {
-        product: descriptor.read_scope
-        for product, descriptor in descriptors.items()
-        if descriptor.read_scope is not None
-    }
-
-
-def product_objectives(
-    descriptors: Mapping[str, ProductDescriptor],
-) -> dict[str, tuple[Objective, ...]]:
-    return {product: descriptor.objectives for product, descriptor in descriptors.items()}
-
-
-def scope_descriptions(descriptors: Mapping[str, ProductDescriptor]) -> dict[str, str]:
-    """``{scope: description}`` for the OpenAPI document."""
-    return {
-        descriptor.read_scope: descriptor.scope_description
-        or f"Read the {descriptor.product} data product."
-        for descriptor in descriptors.values()
-        if descriptor.read_scope is not None
-    }
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError):
-        logger.exception("cannot read %s; using the defaults for its product", path)
-        return None
-    if not isinstance(loaded, dict):
-        logger.error("%s is not a YAML mapping; using the defaults for its product", path)
-        return None
-    return loaded
-
-
-def _contracts(directory: Path) -> list[dict[str, Any]]:
-    if not directory.is_dir():
-        return []
-    return [
-        document
-        for path in sorted(directory.glob("*.odcs.yaml"))
-        if (document := _load(path)) is not None
-    ]
-
-
-def _read_scope(document: Mapping[str, Any]) -> str | None:
-    """The ``accessScope`` of the REST output port, else of the first port naming one."""
-    ports = [port for port in document.get("outputPorts") or [] if isinstance(port, dict)]
-    ordered = sorted(ports, key=lambda port: port.get("type") != "rest")
-    for port in ordered:
-        for prop in port.get("customProperties") or []:
-            if isinstance(prop, dict) and prop.get("property") == "accessScope":
-                value = prop.get("value")
-                if isinstance(value, str) and value:
-                    return value
-    return None
-
-
-def _scope_description(scope: str | None, contracts: Iterable[Mapping[str, Any]]) -> str | None:
-    if scope is None:
-        return None
-    for contract in contracts:
-        for role in contract.get("roles") or []:
-            if isinstance(role, dict) and role.get("role") == scope and role.get("description"):
-                return str(role["description"])
-    return None
+    """Each supply chain product's scope and objectives (defaults where missing)."""
+    return bitol.load_product_descriptors(directory, CONTEXT, products)
