@@ -32,6 +32,7 @@ from contexts.supply_chain.application.analytics import (
     SupplierPerformance,
     fields_of,
 )
+from contexts.supply_chain.interfaces.api.paging import MAX_OFFSET
 from shared_kernel.domain import NotFound
 from shared_kernel.interfaces.problems import PROBLEM_RESPONSES
 
@@ -43,7 +44,7 @@ MAX_PAGE = 5000
 ReaderDependency = Callable[..., ProductReader | Awaitable[ProductReader]]
 Clock = Callable[[], datetime]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many rows to skip.")]
 
 
 def _utc_now() -> datetime:

@@ -153,3 +153,13 @@ async def test_the_openapi_description_documents_the_conventions(tmp_path: Path)
     for name in ("RegisterWarehouseIn", "DraftPurchaseOrderIn", "PlanShipmentIn", "ReserveStockIn"):
         assert schemas[name]["examples"], name
     assert {"Problem", "FieldProblem"} <= set(schemas)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/warehouses", "/api/v1/skus", "/api/v1/products/inventory-levels"]
+)
+async def test_an_offset_past_any_database_integer_is_refused_not_a_server_error(
+    catalog: httpx.AsyncClient, path: str
+) -> None:
+    response = await catalog.get(path, params={"offset": 2**63})
+    assert fields(problem(response, 422)) == ["query.offset"]
