@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import uuid
 from contextvars import ContextVar
@@ -22,6 +23,23 @@ def bind_correlation_id(value: str | None = None) -> str:
     _correlation_id.set(correlation_id)
     structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
     return correlation_id
+
+
+#: Query parameters whose values never reach a log line (a token put in a URL by
+#: mistake is refused by the API, but the access log would otherwise keep it).
+SECRET_PARAMETERS = ("access_token", "id_token", "refresh_token", "client_secret", "api_key")
+_SECRET_IN_QUERY = re.compile(r"(?i)([?&](?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&\s\"']*")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the values of :data:`SECRET_PARAMETERS` in any logged URL by ``[redacted]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_IN_QUERY.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
@@ -51,6 +69,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
