@@ -97,6 +97,10 @@ class SqlAlchemyUnitOfWork:
             await self.session.close()
             self._seen = []
             self._open = False
+        if isinstance(exc, IntegrityError):
+            # Raised by a flush before commit (a query autoflushes what was added):
+            # another transaction took the key first, as at commit.
+            raise _collision() from exc
 
     def track(self, aggregate: AggregateRoot[Any]) -> None:
         if not any(seen is aggregate for seen in self._seen):
@@ -115,10 +119,7 @@ class SqlAlchemyUnitOfWork:
             raise _conflict(suspects) from None
         except IntegrityError as error:
             await self.rollback()
-            raise Conflict(
-                "the change collides with stored data (a key that must be unique is taken, "
-                "or a referenced record is missing)"
-            ) from error
+            raise _collision() from error
         self._committed_events.extend(events)
         for callback in self._after_commit:
             try:
@@ -155,3 +156,10 @@ def _conflict(suspects: Sequence[tuple[str, str]]) -> ConcurrencyConflict:
         return ConcurrencyConflict(kind, identifier, None, None)
     names = ", ".join(f"{kind} {identifier}" for kind, identifier in suspects)
     return ConcurrencyConflict("aggregates", names, None, None)
+
+
+def _collision() -> Conflict:
+    return Conflict(
+        "the change collides with stored data (a key that must be unique is taken, "
+        "or a referenced record is missing): another request may have made it first"
+    )

@@ -3,6 +3,7 @@ details, the OpenAPI description, readiness."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,20 @@ async def test_an_offset_past_any_database_integer_is_refused_not_a_server_error
 ) -> None:
     response = await catalog.get(path, params={"offset": 2**63})
     assert fields(problem(response, 422)) == ["query.offset"]
+
+
+async def test_requests_racing_to_create_one_item_get_a_conflict_never_a_server_error(
+    catalog: httpx.AsyncClient,
+) -> None:
+    """The first receipt of an item creates it; several at once all try to."""
+    racing = "/api/v1/inventory/HAM-2/KD-CAM-10/receive"
+    answers = await asyncio.gather(*(catalog.post(racing, json={"quantity": 1}) for _ in range(6)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert all(status in (200, 201, 409) for status in statuses), statuses
+    for answer in answers:
+        if answer.status_code == 409:
+            assert problem(answer, 409)["title"]
+    accepted = sum(answer.status_code in (200, 201) for answer in answers)
+    assert (await catalog.get("/api/v1/inventory/HAM-2/KD-CAM-10")).json()["on_hand"] == str(
+        accepted
+    )
