@@ -155,3 +155,30 @@ async def test_reference_data_refusals(catalog: httpx.AsyncClient) -> None:
     )
     assert unknown_supplier["detail"] == "supplier NOBODY does not exist"
     assert (await client.get("/api/v1/skus/KD-X")).status_code == 404
+
+
+async def test_codes_must_be_on_the_iso_lists_not_only_the_right_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    nowhere = problem(
+        await client.post("/api/v1/suppliers", json={"id": "ZED", "name": "Zed", "country": "ZZ"}),
+        422,
+    )
+    assert fields(nowhere) == ["body.country"]
+    assert "ISO 3166" in str(nowhere)
+    no_money = problem(
+        await client.post(
+            "/api/v1/skus",
+            json={
+                "code": "KD-NEW-1",
+                "name": "New",
+                "unit": "each",
+                "reorder_point": 1,
+                "safety_stock": 1,
+                "lead_time_days": 1,
+                "standard_cost": {"amount": "1.00", "currency": "ZZZ"},
+            },
+        ),
+        422,
+    )
+    assert fields(no_money) == ["body.standard_cost.currency"]

@@ -16,6 +16,7 @@ from contexts.supply_chain.application.queries.views import SkuView, SupplierVie
 from contexts.supply_chain.interfaces.api.dto.common import (
     Amount,
     Code,
+    Country,
     Identifier,
     Input,
     MoneyIn,
@@ -84,7 +85,7 @@ class RegisterSupplierIn(Input):
 
     id: Identifier
     name: Text
-    country: str = Field(max_length=2, description="ISO 3166-1 alpha-2 code.", examples=["DE"])
+    country: Country
 
     def to_command(self) -> RegisterSupplier:
         return RegisterSupplier(id=self.id, name=self.name, country=self.country)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+import pycountry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from contexts.supply_chain.application.queries.views import Page
 from shared_kernel.domain import Money
@@ -22,6 +23,32 @@ Text = Annotated[str, Field(max_length=200)]
 Unit = Annotated[str, Field(min_length=1, max_length=16, examples=["each"])]
 
 
+def _iso_currency(code: str) -> str:
+    """A code of ISO 4217's list (pycountry's data), not only three letters."""
+    if pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+    return code
+
+
+def _iso_country(code: str) -> str:
+    """A code of ISO 3166-1's list (pycountry's data), not only two letters."""
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+Currency = Annotated[
+    str,
+    Field(min_length=3, max_length=3, description="ISO 4217 code.", examples=["EUR"]),
+    AfterValidator(_iso_currency),
+]
+Country = Annotated[
+    str,
+    Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 code.", examples=["DE"]),
+    AfterValidator(_iso_country),
+]
+
+
 class Input(BaseModel):
     """Base of request bodies: a misspelt field is an error, not silently ignored."""
 
@@ -30,7 +57,7 @@ class Input(BaseModel):
 
 class MoneyIn(Input):
     amount: Annotated[Decimal, Field(max_digits=18, decimal_places=4, examples=["18.50"])]
-    currency: Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"])]
+    currency: Currency
 
     def to_money(self) -> Money:
         return Money(self.amount, self.currency)
