@@ -12,7 +12,11 @@ from prometheus_client import CollectorRegistry
 
 from shared_kernel.infrastructure.metrics import render
 from shared_kernel.interfaces.health import ReadinessCheck, health_router
-from shared_kernel.interfaces.middleware import RequestIdMiddleware
+from shared_kernel.interfaces.middleware import (
+    DEFAULT_MAX_BODY_BYTES,
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+)
 from shared_kernel.interfaces.problems import install_problem_handlers
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -29,6 +33,7 @@ def create_api(
     metrics: CollectorRegistry | None = None,
     tags: Sequence[dict[str, Any]] = (),
     lifespan: Lifespan | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     app = FastAPI(
         title=title,
@@ -39,6 +44,7 @@ def create_api(
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
     )
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router(readiness_checks or {}, timeout_s=readiness_timeout_s))
     for router in routers:

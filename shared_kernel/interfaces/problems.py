@@ -7,6 +7,7 @@ string, and never a 500 for input they could fix.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -105,19 +106,28 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+#: A 422 lists at most this many field problems: enough to fix a request, never an
+#: answer many times the size of the request (100k unknown keys once made 9 MB).
+MAX_FIELD_PROBLEMS = 20
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    found = exc.errors()
     errors = [
         FieldProblem(
             field=_location(err.get("loc", ())), message=err.get("msg", ""), type=err.get("type")
         )
-        for err in exc.errors()
+        for err in itertools.islice(found, MAX_FIELD_PROBLEMS)
     ]
+    detail = f"{len(found)} field(s) failed validation"
+    if len(found) > len(errors):
+        detail += f"; the first {len(errors)} are listed"
     problem = Problem(
         type=PROBLEM_BASE + "validation-error",
         title="Invalid request",
         status=422,
-        detail=f"{len(errors)} field(s) failed validation",
+        detail=detail,
         errors=errors,
     )
     return problem_response(request, problem)
