@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -114,6 +115,16 @@ MAX_FIELD_PROBLEMS = 20
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     found = exc.errors()
+    if _body_not_json(request, found):
+        return problem_response(
+            request,
+            Problem(
+                title="Unsupported Media Type",
+                status=415,
+                detail="the request body must be application/json",
+            ),
+            headers={"Accept-Post": "application/json"},
+        )
     errors = [
         FieldProblem(
             field=_location(err.get("loc", ())), message=err.get("msg", ""), type=err.get("type")
@@ -131,6 +142,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         errors=errors,
     )
     return problem_response(request, problem)
+
+
+def _body_not_json(request: Request, errors: Sequence[Any]) -> bool:
+    """A JSON body was expected (a body field failed) but another media type was sent."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not media_type or media_type == "application/json" or media_type.endswith("+json"):
+        return False
+    return any(tuple(err.get("loc", ()))[:1] == ("body",) for err in errors)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -177,6 +196,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found"),
         (409, "Conflict with the current state or a business rule"),
         (412, "If-Match does not match the current version"),
-        (422, "Invalid input; `errors` lists each offending field"),
+        (413, "The request body is larger than the API accepts"),
+        (415, "The request body is not application/json"),
+        (422, "Invalid input; `errors` lists the offending fields (at most 20)"),
     )
 }

@@ -78,3 +78,17 @@ async def test_a_422_lists_a_bounded_number_of_field_problems(client: httpx.Asyn
         body["detail"]
         == f"150 field(s) failed validation; the first {MAX_FIELD_PROBLEMS} are listed"
     )
+
+
+async def test_a_body_of_another_media_type_is_415(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/orders", content=b"sku=K1", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.headers["accept-post"] == "application/json"
+
+
+async def test_a_json_body_of_the_wrong_shape_stays_a_422(client: httpx.AsyncClient) -> None:
+    response = await client.post("/orders", json=["not", "an", "object"])
+    assert response.status_code == 422
