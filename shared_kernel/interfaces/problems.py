@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared_kernel.domain.errors import (
     BusinessRuleViolation,
@@ -157,7 +158,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     problem = Problem(
         title=_reason(exc.status_code), status=exc.status_code, detail=str(exc.detail)
     )
-    return problem_response(request, problem, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request)) or headers.get("Allow", "")
+    return problem_response(request, problem, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on the request's path. Starlette names only those
+    of the first route that matches the path, while a list and its create command are
+    two routes on one path; each method is tried against the routes' own matching."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

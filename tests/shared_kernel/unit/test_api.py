@@ -233,6 +233,15 @@ class TestOtherErrors:
         assert_problem(response, 405)
         assert response.headers["allow"] == "GET"
 
+    async def test_allow_names_the_methods_of_every_route_on_the_path(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # GET /things/{id} and PUT /things/{id} are two routes on one path.
+        response = await client.delete("/things/T1")
+
+        assert_problem(response, 405)
+        assert response.headers["allow"] == "GET, PUT"
+
     async def test_unexpected_exception_is_a_500_problem_without_the_message(
         self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
     ) -> None:

@@ -102,6 +102,7 @@ async def test_every_error_is_a_problem_document(catalog: httpx.AsyncClient) -> 
     for status, response in responses.items():
         assert problem(response, status)["title"]
     assert fields(responses[422].json()) == ["header.If-Match"]
+    assert responses[405].headers["allow"] == "GET, POST"  # the list and the register
     assert responses[412].json()["type"] == "https://dpmesh.dev/problems/concurrency-conflict"
     assert (await client.get(HUB)).json()["on_hand"] == "10"
 
