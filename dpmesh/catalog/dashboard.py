@@ -29,7 +29,7 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -69,6 +69,8 @@ PANELS: Final = tuple(
 
 StoreDependency = Callable[[], CatalogStore]
 
+_LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
 
 class DashboardSettings(BaseSettings):
     """``DPMESH_DASHBOARD_*``: how the catalog calls product APIs for the dashboard."""
@@ -93,6 +95,20 @@ class DashboardSettings(BaseSettings):
     scope: str | None = Field(
         default=None, description="Space-separated scopes; every allowed one if unset."
     )
+    allowed_base_urls: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per context, the base URLs its products' REST ports may have "
+        '(JSON: {"supply_chain": ["http://api:8000"]}); the dashboard fetches nothing else, '
+        "so a registration cannot point it (and its token) anywhere. A context without an "
+        "entry may only use loopback addresses.",
+    )
+
+    def allows(self, context: str, url: str) -> bool:
+        """Whether the dashboard may fetch ``url`` for a product of ``context``."""
+        bases = self.allowed_base_urls.get(context)
+        if bases is None:
+            return (urlsplit(url).hostname or "") in _LOOPBACK
+        return any(url == base or url.startswith(base.rstrip("/") + "/") for base in bases)
 
     @model_validator(mode="after")
     def _complete_client(self) -> DashboardSettings:
@@ -269,6 +285,15 @@ class Dashboard:
                 "product-unavailable",
                 "Product API unavailable",
                 f"the registered REST port {url!r} is not http(s)",
+            )
+        context, _ = parse_urn(urn)
+        if not self.settings.allows(context, url):
+            return fail(
+                502,
+                "product-not-allowed",
+                "Product API not allowed",
+                f"the registered REST port {url!r} is not under the base URLs allowed for "
+                f"{context} (DPMESH_DASHBOARD_ALLOWED_BASE_URLS); the catalog did not call it",
             )
         started = time.perf_counter()
         try:

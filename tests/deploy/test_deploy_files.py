@@ -59,6 +59,7 @@ SETTINGS_CLASSES = (
     "contexts.supply_chain.infrastructure.settings:SupplyChainSettings",
     "contexts.supply_chain.infrastructure.external_services.carrier_client:CarrierSettings",
     "dpmesh.catalog.app:CatalogSettings",
+    "dpmesh.catalog.dashboard:DashboardSettings",
 )
 
 TRUE = frozenset({"1", "true", "yes", "on"})

@@ -98,9 +98,14 @@ async def registered_catalog(
     transport: httpx.AsyncBaseTransport | None = None,
     settings: DashboardSettings | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
+    settings = settings or DashboardSettings(timeout_s=0.5)
+    if not settings.allowed_base_urls:
+        settings = settings.model_copy(
+            update={"allowed_base_urls": {"supply_chain": [api_base_url]}}
+        )
     app = create_catalog_app(
         sqlite_database_url(tmp_path, "catalog.db"),
-        dashboard=settings or DashboardSettings(timeout_s=0.5),
+        dashboard=settings,
         product_transport=transport,
     )
     async with app.router.lifespan_context(app):
@@ -147,6 +152,35 @@ async def test_a_product_s_data_comes_through_the_catalog_from_its_registered_po
     assert first.headers["cache-control"] == "no-store"
     assert products.queries == ["limit=7", ""]
     assert second.json()["data"]["as_of"] != body["data"]["as_of"]
+
+
+async def test_a_port_outside_the_allowed_base_urls_is_never_called(
+    tmp_path: Path, products: ProductApi
+) -> None:
+    """A registration pointing the dashboard at another host (a cloud metadata address,
+    an internal service) gets a problem, and no request, so no token, goes there."""
+    settings = DashboardSettings(allowed_base_urls={"supply_chain": ["http://elsewhere.test"]})
+    transport = httpx.ASGITransport(app=products.app)
+    async with registered_catalog(
+        tmp_path, "http://169.254.169.254", transport=transport, settings=settings
+    ) as http:
+        answer = await http.get(data_url(INVENTORY))
+
+    assert answer.status_code == 502
+    assert answer.json()["type"].endswith("product-not-allowed")
+    assert products.reads == 0
+
+
+def test_without_configured_base_urls_only_loopback_is_allowed() -> None:
+    settings = DashboardSettings()
+    assert settings.allows("supply_chain", "http://127.0.0.1:8101/api/v1/products/alerts")
+    assert settings.allows("supply_chain", "http://localhost:8101/x")
+    assert not settings.allows("supply_chain", "http://10.0.0.5:8101/x")
+    assert not settings.allows("supply_chain", "http://127.0.0.1.evil.test/x")
+    configured = DashboardSettings(allowed_base_urls={"supply_chain": ["http://api:8000"]})
+    assert configured.allows("supply_chain", "http://api:8000/api/v1/products/alerts")
+    assert not configured.allows("supply_chain", "http://api:8000.evil.test/x")
+    assert not configured.allows("other", "http://api:8000/x")
 
 
 async def test_unknown_and_malformed_products_are_problems(http: httpx.AsyncClient) -> None:
