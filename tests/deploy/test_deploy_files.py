@@ -421,6 +421,8 @@ def test_every_variable_is_read_by_a_settings_class(
             seen = seen.get_secret_value() if hasattr(seen, "get_secret_value") else seen
             if isinstance(seen, bool):
                 assert seen is (value.lower() in TRUE), f"{name}: {key}"
+            elif isinstance(seen, dict | list):
+                assert seen == json.loads(value), f"{name}: {key}"
             else:
                 assert str(seen) == value or seen == type(seen)(value), f"{name}: {key}"
 
