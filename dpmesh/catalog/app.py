@@ -173,6 +173,7 @@ def create_catalog_app(
 
     app = create_api(
         title="dpmesh catalog",
+        security_headers=True,
         description=DESCRIPTION,
         routers=[catalog_router(lambda: catalog, clock=clock), token_router(AuthSettings())],
         readiness_checks={"database": database_check(engine)},
@@ -222,12 +223,7 @@ def _page(found: list[StoredProduct], mermaid: str) -> str:
 <head>
 <meta charset="utf-8">
 <title>dpmesh catalog</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }}
-pre {{ background: #f6f6f6; padding: 1rem; }}
-</style>
+<link rel="stylesheet" href="/dashboard/static/catalog.css">
 </head>
 <body>
 <h1>dpmesh catalog</h1>

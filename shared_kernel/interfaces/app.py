@@ -16,6 +16,7 @@ from shared_kernel.interfaces.middleware import (
     DEFAULT_MAX_BODY_BYTES,
     BodyLimitMiddleware,
     RequestIdMiddleware,
+    SecurityHeadersMiddleware,
 )
 from shared_kernel.interfaces.problems import install_problem_handlers
 
@@ -34,6 +35,7 @@ def create_api(
     tags: Sequence[dict[str, Any]] = (),
     lifespan: Lifespan | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    security_headers: bool = False,
 ) -> FastAPI:
     app = FastAPI(
         title=title,
@@ -45,6 +47,8 @@ def create_api(
     )
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    if security_headers:
+        app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router(readiness_checks or {}, timeout_s=readiness_timeout_s))
     for router in routers:

@@ -171,6 +171,17 @@ async def test_a_port_outside_the_allowed_base_urls_is_never_called(
     assert products.reads == 0
 
 
+async def test_every_catalog_page_and_answer_sends_the_security_headers(
+    http: httpx.AsyncClient,
+) -> None:
+    for path in ("/", "/dashboard", "/api/v1/products", data_url(INVENTORY)):
+        answer = await http.get(path)
+        assert answer.status_code == 200, path
+        assert "script-src 'self'" in answer.headers["content-security-policy"], path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["cache-control"] == "no-store", path
+
+
 def test_without_configured_base_urls_only_loopback_is_allowed() -> None:
     settings = DashboardSettings()
     assert settings.allows("supply_chain", "http://127.0.0.1:8101/api/v1/products/alerts")
