@@ -211,7 +211,7 @@
   function delay(minutes) {
     if (minutes === null || minutes === undefined) return `<td class="delay">–</td>`;
     const cls = minutes > 0 ? "bad" : "good";
-    return `<td class="delay ${cls}">${minutes > 0 ? "+" : ""}${minutes} min</td>`;
+    return `<td class="delay ${cls}">${minutes > 0 ? "+" : ""}${esc(minutes)} min</td>`;
   }
 
   function timelines(panel, page) {
@@ -223,7 +223,7 @@
         rows += `<tr data-shipment="${esc(t.shipment_id)}">`;
         if (i === 0) {
           const span = `rowspan="${legs.length}"`;
-          const late = t.delay_minutes > 0 ? ` <span class="bad">+${t.delay_minutes} min</span>` : "";
+          const late = t.delay_minutes > 0 ? ` <span class="bad">+${esc(t.delay_minutes)} min</span>` : "";
           rows += `<td ${span}><b>${esc(t.shipment_id)}</b><br><small>${esc(t.account)} · ${esc(t.warehouse)}</small></td>`;
           rows += `<td ${span} class="status-${esc(t.status)}">${esc(t.status.replaceAll("_", " "))}${late}<br><small>planned ${stamp(t.planned_delivery)}${t.delivered_at ? `, delivered ${stamp(t.delivered_at)}` : t.eta ? `, eta ${stamp(t.eta)}` : ""}</small></td>`;
         }
@@ -231,7 +231,7 @@
           rows += `<td colspan="5" class="empty">no leg planned</td></tr>`;
           return;
         }
-        rows += `<td>${leg.sequence}. ${esc(leg.origin)} → ${esc(leg.destination)}<br><small>${esc(leg.carrier)}</small></td>`;
+        rows += `<td>${esc(leg.sequence)}. ${esc(leg.origin)} → ${esc(leg.destination)}<br><small>${esc(leg.carrier)}</small></td>`;
         rows += `<td>${stamp(leg.planned_departure)}<br>${stamp(leg.planned_arrival)}</td>`;
         rows += `<td>${stamp(leg.departed_at)}<br>${stamp(leg.arrived_at)}</td>`;
         rows += delay(leg.departure_delay_minutes) + delay(leg.arrival_delay_minutes) + "</tr>";
