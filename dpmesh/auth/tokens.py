@@ -30,9 +30,12 @@ import base64
 import binascii
 import hmac
 import logging
+import math
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -57,6 +60,7 @@ __all__ = [
     "CLIENT_CREDENTIALS",
     "DEMO_CLIENTS",
     "TOKEN_PATH",
+    "FailedAttempts",
     "issue_token",
     "resolve_clients",
     "token_router",
@@ -229,6 +233,7 @@ def token_router(
     clients: Mapping[str, OAuthClient] | None = None,
     *,
     clock: Clock | None = None,
+    attempts: FailedAttempts | None = None,
 ) -> APIRouter:
     """``POST /oauth/token`` for ``clients`` (default: :func:`resolve_clients`).
 
@@ -237,6 +242,7 @@ def token_router(
     """
     known = resolve_clients(settings) if clients is None else clients
     now = clock or (lambda: datetime.now(UTC))
+    limiter = attempts or FailedAttempts()
     router = APIRouter(tags=["oauth"])
     if settings.jwt_secret is None:
         logger.warning("no DPMESH_AUTH_JWT_SECRET: %s answers 503", TOKEN_PATH)
@@ -257,12 +263,20 @@ def token_router(
                 status_code=503,
                 headers=_NO_STORE,
             )
+        address = request.client.host if request.client else "unknown"
+        keys: list[tuple[str, str]] = [("address", address)]
         try:
             form = await _form(request)
-            client_id = _authenticate(request, form, known)
+            claimed, secret = _credentials(request, form)
+            keys.append(("client", claimed))
+            wait = limiter.retry_after(keys, monotonic())
+            if wait is not None:
+                return _too_many(wait)
+            client_id = _authenticate(claimed, secret, known)
             scopes = _granted_scopes(form, known[client_id])
         except _OAuthError as error:
             if error.error == "invalid_client":
+                limiter.failed(keys, monotonic())
                 logger.info("token refused: %s", error.description)
             return error.response()
         moment = now()
@@ -278,6 +292,17 @@ def token_router(
         )
 
     return router
+
+
+def _too_many(wait_s: float) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": "too_many_attempts",
+            "error_description": "too many failed authentications; try again later",
+        },
+        status_code=429,
+        headers={**_NO_STORE, "Retry-After": str(max(1, math.ceil(wait_s)))},
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -307,10 +332,8 @@ async def _form(request: Request) -> dict[str, str]:
     return form
 
 
-def _authenticate(
-    request: Request, form: Mapping[str, str], clients: Mapping[str, OAuthClient]
-) -> str:
-    """The id of the client whose credentials the request carries."""
+def _credentials(request: Request, form: Mapping[str, str]) -> tuple[str, str]:
+    """The client id and secret the request carries (HTTP Basic or the form)."""
     scheme, encoded = get_authorization_scheme_param(request.headers.get("authorization"))
     in_form = "client_id" in form or "client_secret" in form
     if scheme:
@@ -318,17 +341,58 @@ def _authenticate(
             raise _OAuthError(401, "invalid_client", f"unsupported authentication {scheme}")
         if in_form:
             raise _invalid_request("authenticate with HTTP Basic or the form, not both")
-        client_id, secret = _basic(encoded)
-    elif in_form:
-        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-    else:
-        raise _OAuthError(401, "invalid_client", "no client credentials were sent")
+        return _basic(encoded)
+    if in_form:
+        return form.get("client_id", ""), form.get("client_secret", "")
+    raise _OAuthError(401, "invalid_client", "no client credentials were sent")
+
+
+def _authenticate(client_id: str, secret: str, clients: Mapping[str, OAuthClient]) -> str:
+    """``client_id`` if ``secret`` is its secret."""
     client = clients.get(client_id)
     # Compare against something even for an unknown client, so timing does not tell.
     expected = client.secret.get_secret_value() if client else "\0" * 32
     if not hmac.compare_digest(secret.encode(), expected.encode()) or client is None:
         raise _OAuthError(401, "invalid_client", "unknown client or wrong secret")
     return client_id
+
+
+class FailedAttempts:
+    """Failed authentications per client id and per address over a sliding window.
+
+    Past ``per_client`` failures for one client id, or ``per_address`` from one
+    address, within ``window_s``, the endpoint answers 429 without looking at the
+    secret: guessing a secret costs a window per few tries. In memory, per process.
+    """
+
+    def __init__(
+        self, *, per_client: int = 5, per_address: int = 20, window_s: float = 60.0
+    ) -> None:
+        self.limits = {"client": per_client, "address": per_address}
+        self.window_s = window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+
+    def retry_after(self, keys: Sequence[tuple[str, str]], now: float) -> float | None:
+        """Seconds until the first of ``keys`` may try again; None if none is blocked."""
+        waits = []
+        for key in keys:
+            times = self._recent(key, now)
+            if len(times) >= self.limits[key[0]]:
+                waits.append(times[0] + self.window_s - now)
+        return max(waits) if waits else None
+
+    def failed(self, keys: Sequence[tuple[str, str]], now: float) -> None:
+        for key in keys:
+            self._recent(key, now).append(now)
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if not times and len(self._failures) > 100_000:
+            self._failures.pop(key, None)  # bounded: forget quiet keys
+            times = self._failures.setdefault(key, deque())
+        return times
 
 
 def _basic(encoded: str) -> tuple[str, str]:

@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from dpmesh.auth import DEMO_CLIENTS, issue_token, resolve_clients, token_router
+from dpmesh.auth.tokens import FailedAttempts
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import (
     AuthConfigurationError,
@@ -299,3 +300,33 @@ def test_access_control_follows_the_key_unless_forced() -> None:
     off = Authenticator(AuthSettings(environment="production", enabled=False))
     assert not off.enabled
     assert off.verify("anything").unrestricted
+
+
+async def test_guessing_a_secret_is_stopped_after_a_few_failures(
+    client: httpx.AsyncClient,
+) -> None:
+    form = {"grant_type": "client_credentials"}
+    wrong = [
+        await client.post("/oauth/token", data=form, headers=basic("reporter", f"guess-{n}"))
+        for n in range(5)
+    ]
+    assert {answer.status_code for answer in wrong} == {401}
+    # The right secret now too: the client is locked for the window, the secret unread.
+    locked = await client.post(
+        "/oauth/token", data=form, headers=basic("reporter", "s3cret: with spaces&symbols")
+    )
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) >= 1
+    assert locked.json()["error"] == "too_many_attempts"
+    # Another client from elsewhere is not affected by the reader's lock.
+    other = await client.post("/oauth/token", data=form, headers=basic("writer", "writer-secret"))
+    assert other.status_code == 200
+
+
+def test_failures_expire_after_the_window() -> None:
+    attempts = FailedAttempts(per_client=2, per_address=100, window_s=10)
+    keys = [("client", "reader"), ("address", "10.0.0.1")]
+    attempts.failed(keys, now=0)
+    attempts.failed(keys, now=1)
+    assert attempts.retry_after(keys, now=2) == pytest.approx(8)
+    assert attempts.retry_after(keys, now=11.5) is None
