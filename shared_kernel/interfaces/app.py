@@ -18,7 +18,7 @@ from shared_kernel.interfaces.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
-from shared_kernel.interfaces.problems import install_problem_handlers
+from shared_kernel.interfaces.problems import declare_problems, install_problem_handlers
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -53,6 +53,7 @@ def create_api(
     app.include_router(health_router(readiness_checks or {}, timeout_s=readiness_timeout_s))
     for router in routers:
         app.include_router(router)
+    declare_problems(app)
     if metrics is not None:
         registry = metrics
 

@@ -213,6 +213,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
     for status, text in (
+        (400, "The body cannot be read (not UTF-8 text)"),
         (404, "Not found"),
         (409, "Conflict with the current state or a business rule"),
         (412, "If-Match does not match the current version"),
@@ -221,3 +222,58 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Invalid input; `errors` lists the offending fields (at most 20)"),
     )
 }
+
+
+#: Problems any operation that takes a body may answer, besides its own.
+_BODY_PROBLEMS: dict[str, str] = {
+    "400": "The body cannot be read (not UTF-8 text)",
+    "413": "The request body is larger than the API accepts",
+    "415": "The request body is not application/json",
+    "422": "Invalid input; `errors` lists the offending fields (at most 20)",
+}
+
+
+def _generic(response: Any) -> bool:
+    """An error response declared without a body of its own, or as FastAPI's default."""
+    if not isinstance(response, dict):
+        return False
+    content = response.get("content")
+    return not content or "HTTPValidationError" in str(content)
+
+
+def declare_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the server sends: every error is an
+    ``application/problem+json`` :class:`Problem` (FastAPI declares its own JSON
+    validation error instead), and every operation with a body may answer 400, 413,
+    415 and 422."""
+    produce = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = produce()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(definitions.pop("$defs", {}))
+        components["Problem"] = definitions
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                declared = dict(_BODY_PROBLEMS) if "requestBody" in operation else {}
+                if "422" in responses:
+                    declared["422"] = _BODY_PROBLEMS["422"]
+                for status, text in declared.items():
+                    if status == "422" or status not in responses:
+                        responses[status] = {"description": text, **problem}
+                for status, response in responses.items():
+                    if status.startswith(("4", "5")) and _generic(response):
+                        response.update(problem)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -92,3 +92,27 @@ async def test_a_body_of_another_media_type_is_415(client: httpx.AsyncClient) ->
 async def test_a_json_body_of_the_wrong_shape_stays_a_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/orders", json=["not", "an", "object"])
     assert response.status_code == 422
+
+
+async def test_a_body_that_is_not_utf8_is_a_documented_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/orders", content=b'{"sku": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code in (400, 422)
+    assert response.headers["content-type"] == PROBLEM_JSON
+    documented = client_app_openapi()["paths"]["/orders"]["post"]["responses"]
+    assert str(response.status_code) in documented
+
+
+def client_app_openapi() -> dict[str, object]:
+    schema: dict[str, object] = build_app().openapi()
+    return schema
+
+
+def test_the_openapi_declares_problem_documents_not_fastapi_s_error() -> None:
+    schema = client_app_openapi()
+    responses = schema["paths"]["/orders"]["post"]["responses"]  # type: ignore[index]
+    for status in ("400", "413", "415", "422"):
+        assert PROBLEM_JSON in responses[status]["content"], status
+    assert "HTTPValidationError" not in schema["components"]["schemas"]  # type: ignore[index]
+    assert "Problem" in schema["components"]["schemas"]  # type: ignore[index]
