@@ -255,9 +255,18 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
             if settings.catalog_url
             else None
         )
+        expiry = asyncio.create_task(
+            _expire_idempotency_keys_every(
+                container.idempotency_store(), timedelta(hours=settings.idempotency_retention_hours)
+            ),
+            name="idempotency-expiry",
+        )
         try:
             yield
         finally:
+            expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await expiry
             if registration is not None:
                 registration.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -296,6 +305,22 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
 
 
 DATAPRODUCT_DIR = Path(__file__).parent / "dataproduct"
+
+
+async def _expire_idempotency_keys_every(
+    store: SqlIdempotencyStore, retention: timedelta, interval_s: float = 3600.0
+) -> None:
+    """Forget idempotency keys older than ``retention``, now and every ``interval_s``;
+    a failed round is logged and tried again at the next."""
+    while True:
+        try:
+            forgotten = await store.expire(datetime.now(UTC) - retention)
+        except Exception:
+            logger.exception("expiring idempotency keys failed; trying again later")
+        else:
+            if forgotten:
+                logger.info("forgot %d idempotency keys older than %s", forgotten, retention)
+        await asyncio.sleep(interval_s)
 
 
 async def _register_products(settings: SupplyChainSettings, kafka: KafkaSettings) -> None:

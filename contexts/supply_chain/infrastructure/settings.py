@@ -47,3 +47,5 @@ class SupplyChainSettings(ContextSettings):
         description="This API's address as consumers reach it (registered in the catalog).",
     )
     snapshot_interval_s: float = Field(default=60.0, gt=0)
+    #: How long an ``Idempotency-Key`` is remembered; the API forgets older ones hourly.
+    idempotency_retention_hours: float = Field(default=24.0, gt=0)

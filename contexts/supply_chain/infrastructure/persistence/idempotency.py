@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -116,3 +116,12 @@ class SqlIdempotencyStore:
                 )
         except IntegrityError:
             return  # another request recorded this key first; its response stands
+
+    async def expire(self, before: datetime) -> int:
+        """Forget keys recorded before ``before`` (the retention's horizon); the count.
+        A retry with a forgotten key runs as a new request."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(idempotency_keys).where(idempotency_keys.c.recorded_at < before)
+            )
+        return int(result.rowcount or 0)

@@ -3,6 +3,7 @@ effect, or not at all."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -98,3 +99,14 @@ async def test_a_claim_is_inserted_once_however_often_the_unit_of_work_commits(
     await bus.handle(RECEIVE)
     await bus.handle(ReceiveStock(warehouse="LYS-1", sku="KD-HUB-200", quantity=Decimal(1)))
     assert await seeded.idempotency_store().find("k-5") is not None
+
+
+async def test_keys_older_than_the_retention_are_forgotten(seeded: SupplyChainContainer) -> None:
+    store = seeded.idempotency_store()
+    await store.save("old", "hash-old", 200, {}, b"{}")
+    horizon = datetime.now(UTC)  # "old" was recorded before it, "new" after
+    await store.save("new", "hash-new", 200, {}, b"{}")
+
+    assert await store.expire(horizon) == 1
+    assert await store.find("old") is None
+    assert await store.find("new") is not None
