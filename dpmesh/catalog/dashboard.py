@@ -141,8 +141,6 @@ class ClientCredentials(httpx.Auth):
     401 from a product API fetches a new one and retries the call once.
     """
 
-    requires_response_body = True
-
     def __init__(
         self,
         token_url: str,
@@ -174,7 +172,11 @@ class ClientCredentials(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         async with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
-                self._accept((yield self._token_request()))
+                answer = yield self._token_request()
+                # An overridden flow reads no body by itself (requires_response_body
+                # applies to httpx's own flows only).
+                await answer.aread()
+                self._accept(answer)
             used = self._token
         request.headers["Authorization"] = f"Bearer {used}"
         response = yield request
@@ -182,7 +184,9 @@ class ClientCredentials(httpx.Auth):
             return
         async with self._lock:
             if self._token == used:  # nobody has refreshed it meanwhile
-                self._accept((yield self._token_request()))
+                answer = yield self._token_request()
+                await answer.aread()
+                self._accept(answer)
             used = self._token
         request.headers["Authorization"] = f"Bearer {used}"
         yield request
