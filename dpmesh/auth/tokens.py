@@ -49,7 +49,7 @@ from dpmesh.runtime.contexts import manifests
 from shared_kernel.infrastructure.bitol import ODPS_PATTERN, access_scopes, read_documents
 from shared_kernel.interfaces.auth import (
     ALGORITHM,
-    LOCAL,
+    DEMO,
     TOKEN_TYPE,
     AuthSettings,
     OAuthClient,
@@ -115,10 +115,12 @@ DEMO_CLIENTS: Final[Mapping[str, OAuthClient]] = _demo_clients(manifests())
 
 
 def resolve_clients(settings: AuthSettings) -> Mapping[str, OAuthClient]:
-    """The configured clients; the demo clients when none are and this is ``local``."""
+    """The configured clients; the demo clients when none are and this is the ``demo``
+    environment (their secrets are public: nowhere else, not even ``local``, where a
+    key set on a laptop would otherwise hand out write scopes to anyone)."""
     if settings.clients:
         return settings.clients
-    if settings.environment == LOCAL:
+    if settings.environment == DEMO:
         logger.warning(
             "no DPMESH_AUTH_CLIENTS configured: the token endpoint serves the demo clients "
             "(%s) whose secrets are public; configure real clients outside a laptop",

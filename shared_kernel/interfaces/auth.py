@@ -22,8 +22,8 @@ it is on as soon as a signing key is configured (``DPMESH_AUTH_JWT_SECRET``). Wi
 key, the ``local`` environment (``DPMESH_ENVIRONMENT``, the default) runs without access
 control and says so loudly in the log at start-up, so that a checkout works at once;
 any other environment refuses to start, because an API that silently serves everyone
-is worse than one that does not start. Keys are HS256 secrets of at least 32 bytes
-(RFC 7518 §3.2); shorter ones are accepted only in ``local``.
+is worse than one that does not start (``demo``, the one-command demo, is treated like
+``local``). Keys are HS256 secrets of at least 32 bytes (RFC 7518 §3.2), everywhere.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from starlette.requests import HTTPConnection
 __all__ = [
     "ALGORITHM",
     "AUTH_RESPONSES",
+    "DEMO",
     "LOCAL",
     "MIN_SECRET_BYTES",
     "REALM",
@@ -65,6 +66,10 @@ logger = logging.getLogger(__name__)
 ALGORITHM: Final = "HS256"
 MIN_SECRET_BYTES: Final = 32
 LOCAL: Final = "local"
+#: The one-command demo: like ``local``, and the only place the demo clients exist.
+DEMO: Final = "demo"
+#: Where access control may be off without saying ``DPMESH_AUTH_ENABLED=false``.
+UNPROTECTED_ALLOWED: Final = frozenset({LOCAL, DEMO})
 REALM: Final = "dpmesh"
 SCHEME_NAME: Final = "OAuth2"
 #: RFC 9068 ``typ`` of an access token in JWT form.
@@ -131,14 +136,10 @@ class AuthSettings(BaseSettings):
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None
         if secret is not None and not secret:
             raise ValueError("DPMESH_AUTH_JWT_SECRET is empty")
-        if (
-            secret is not None
-            and len(secret.encode()) < MIN_SECRET_BYTES
-            and self.environment != LOCAL
-        ):
+        if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(
-                f"DPMESH_AUTH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes outside "
-                f"the {LOCAL} environment (RFC 7518 §3.2)"
+                f"DPMESH_AUTH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes, in every "
+                "environment (RFC 7518 §3.2): a short key is guessed offline from one token"
             )
         if self.enabled is True and secret is None:
             raise ValueError("DPMESH_AUTH_ENABLED is true but no DPMESH_AUTH_JWT_SECRET is set")
@@ -241,7 +242,7 @@ class Authenticator:
         self.enabled = settings.access_control
         if self.enabled:
             self._key = settings.signing_key()
-        elif settings.environment != LOCAL and settings.enabled is None:
+        elif settings.environment not in UNPROTECTED_ALLOWED and settings.enabled is None:
             raise AuthConfigurationError(
                 f"access control is off in the {settings.environment!r} environment: set "
                 "DPMESH_AUTH_JWT_SECRET (or DPMESH_AUTH_ENABLED=false to run unprotected "

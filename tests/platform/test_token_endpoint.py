@@ -208,10 +208,12 @@ async def test_without_a_signing_key_the_endpoint_answers_503() -> None:
     assert response.json()["error"] == "temporarily_unavailable"
 
 
-async def test_the_demo_clients_serve_local_runs_only() -> None:
-    local = settings(environment="local")
+async def test_the_demo_clients_serve_the_demo_only() -> None:
+    local = settings(environment="demo")
     assert resolve_clients(local) is DEMO_CLIENTS
     assert resolve_clients(settings()) == {}
+    # A key set on a laptop (local) hands out no public credentials.
+    assert resolve_clients(settings(environment="local")) == {}
     assert resolve_clients(settings(clients=CLIENTS)) == CLIENTS
 
     async with client_for(local, None) as http:
@@ -284,10 +286,10 @@ def test_a_token_with_another_algorithm_or_no_subject_is_refused() -> None:
 # -- settings --------------------------------------------------------------------------------
 
 
-def test_a_short_secret_is_refused_outside_local() -> None:
-    with pytest.raises(ValueError, match="at least 32 bytes"):
-        AuthSettings(jwt_secret=SecretStr("short"), environment="production")
-    assert AuthSettings(jwt_secret=SecretStr("short"), environment="local").access_control
+def test_a_short_secret_is_refused_everywhere() -> None:
+    for environment in ("production", "local", "demo"):
+        with pytest.raises(ValueError, match="at least 32 bytes"):
+            AuthSettings(jwt_secret=SecretStr("short"), environment=environment)
 
 
 def test_access_control_follows_the_key_unless_forced() -> None:
