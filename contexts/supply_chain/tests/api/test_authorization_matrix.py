@@ -156,6 +156,24 @@ async def test_every_route_but_the_open_ones_needs_a_token(
     assert wrong == []
 
 
+async def test_a_malformed_body_without_a_token_is_401_not_422(
+    secured: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    """Who may call comes before what the body says: an anonymous caller learns nothing
+    about the body's shape."""
+    app, client = secured
+    wrong = []
+    for method, path in guarded(app):
+        if method in READS:
+            continue
+        response = await client.request(
+            method, url(path), content=b"{not json", headers={"content-type": "application/json"}
+        )
+        if response.status_code != 401:
+            wrong.append(f"{method} {path}: {response.status_code}")
+    assert wrong == []
+
+
 async def test_the_open_routes_answer_without_a_token(
     secured: tuple[FastAPI, httpx.AsyncClient],
 ) -> None:
