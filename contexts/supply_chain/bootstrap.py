@@ -114,6 +114,7 @@ from shared_kernel.infrastructure.database import create_engine, create_session_
 from shared_kernel.infrastructure.logging import configure_logging
 from shared_kernel.infrastructure.messaging.relay import OutboxRelay
 from shared_kernel.infrastructure.metrics import new_registry
+from shared_kernel.infrastructure.oauth import ClientCredentials
 from shared_kernel.infrastructure.persistence.outbox import OutboxWriter, mark_for_replay
 from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.slo import ReadMeter, SliMonitor, export_slis
@@ -335,7 +336,9 @@ async def _register_products(settings: SupplyChainSettings, kafka: KafkaSettings
         snapshot_root=settings.snapshot_dir,
     )
     try:
-        urns = await register_products(settings.catalog_url, registrations)
+        urns = await register_products(
+            settings.catalog_url, registrations, auth=_catalog_auth(settings)
+        )
     except CatalogError:
         logger.exception("registering the data products in the catalog failed")
         return
@@ -455,7 +458,7 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
     if settings.catalog_url:
         background.append(
             asyncio.create_task(
-                _heartbeats_every(monitor, settings.catalog_url, sli_settings.interval_s),
+                _heartbeats_every(monitor, settings, sli_settings.interval_s),
                 name="catalog-heartbeats",
             )
         )
@@ -501,15 +504,34 @@ async def _report_gaps_every(streams: AnalyticsStreams, settings: SliSettings) -
             logger.exception("looking for gaps failed; retrying next round")
 
 
-async def _heartbeats_every(monitor: SliMonitor, catalog_url: str, interval_s: float) -> None:
+async def _heartbeats_every(
+    monitor: SliMonitor, settings: SupplyChainSettings, interval_s: float
+) -> None:
     """Report each product's live SLIs to the catalog, which judges them against the
     objectives of the product's contract; a catalog that is down is retried next round."""
+    assert settings.catalog_url is not None
+    auth = _catalog_auth(settings)
     while True:
         await asyncio.sleep(interval_s)
         for snapshot in monitor.snapshots():
             await send_heartbeat(
-                catalog_url, f"urn:dpmesh:{CONTEXT}:{snapshot.product}", slis=snapshot.slis()
+                settings.catalog_url,
+                f"urn:dpmesh:{CONTEXT}:{snapshot.product}",
+                slis=snapshot.slis(),
+                auth=auth,
             )
+
+
+def _catalog_auth(settings: SupplyChainSettings) -> ClientCredentials | None:
+    """The context's client credentials for the catalog, when configured (the catalog
+    then wants ``catalog:supply_chain:write``); the token URL is the platform's."""
+    if not settings.catalog_client_id or settings.catalog_client_secret is None:
+        return None
+    return ClientCredentials(
+        AuthSettings().token_url,
+        settings.catalog_client_id,
+        settings.catalog_client_secret.get_secret_value(),
+    )
 
 
 async def _write_snapshots_every(store: AnalyticsReadStore, settings: SupplyChainSettings) -> None:

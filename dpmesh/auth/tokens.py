@@ -87,6 +87,7 @@ def _demo_clients(contexts: list[ContextManifest]) -> dict[str, OAuthClient]:
     products = [scope for manifest in contexts for scope in _product_read_scopes(manifest)]
     reads = [manifest.operations_scopes[0] for manifest in contexts]
     writes = [manifest.operations_scopes[1] for manifest in contexts]
+    catalog = [f"catalog:{manifest.name}:write" for manifest in contexts]
     return {
         "demo-analyst": OAuthClient(
             secret=SecretStr("demo-analyst-secret"),
@@ -95,8 +96,8 @@ def _demo_clients(contexts: list[ContextManifest]) -> dict[str, OAuthClient]:
         ),
         "demo-operator": OAuthClient(
             secret=SecretStr("demo-operator-secret"),
-            scopes=[*reads, *writes],
-            description="Runs every context's operations.",
+            scopes=[*reads, *writes, *catalog],
+            description="Runs every context's operations and registers its products.",
         ),
         "demo-dashboard": OAuthClient(
             secret=SecretStr("demo-dashboard-secret"),

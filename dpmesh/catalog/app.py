@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Response, Security
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -41,7 +41,7 @@ from dpmesh.catalog.views import detail, summary
 from shared_kernel.domain import InvalidValue, NotFound
 from shared_kernel.infrastructure.database import create_engine
 from shared_kernel.interfaces.app import create_api
-from shared_kernel.interfaces.auth import AuthSettings
+from shared_kernel.interfaces.auth import AUTH_RESPONSES, Authenticator, AuthSettings
 from shared_kernel.interfaces.health import database_check
 from shared_kernel.interfaces.problems import PROBLEM_RESPONSES
 
@@ -69,11 +69,29 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def catalog_write_scope(context: str) -> str:
+    """The scope that lets a client register, heartbeat and deregister ``context``'s
+    products (and no other context's)."""
+    return f"catalog:{context}:write"
+
+
 def catalog_router(
-    store_dependency: Callable[[], CatalogStore], *, clock: Clock = _utc_now
+    store_dependency: Callable[[], CatalogStore],
+    *,
+    clock: Clock = _utc_now,
+    auth: Authenticator | None = None,
 ) -> APIRouter:
     store = Depends(store_dependency)
     router = APIRouter(prefix="/api/v1", tags=["catalog"])
+    authenticator = auth or Authenticator(AuthSettings())
+
+    async def context_writer(urn: str, token: str | None = Security(authenticator.scheme)) -> None:
+        """Writes about a product need the scope of its context: a context's client can
+        neither overwrite another context's products nor report their health."""
+        context, _ = parse_urn(urn)
+        authenticator.authorize(token, [catalog_write_scope(context)])
+
+    writer = [Depends(context_writer)]
 
     async def _found(catalog: CatalogStore, urn: str) -> StoredProduct:
         parse_urn(urn)
@@ -85,7 +103,12 @@ def catalog_router(
     @router.put(
         "/products/{urn}",
         response_model=ProductDetail,
-        responses={201: {"description": "Registered for the first time"}, **PROBLEM_RESPONSES},
+        responses={
+            201: {"description": "Registered for the first time"},
+            **PROBLEM_RESPONSES,
+            **AUTH_RESPONSES,
+        },
+        dependencies=writer,
     )
     async def register(
         urn: str, registration: Registration, response: Response, catalog: CatalogStore = store
@@ -100,10 +123,25 @@ def catalog_router(
         response.headers["X-Registration"] = outcome.value
         return detail(await _found(catalog, urn))
 
+    @router.delete(
+        "/products/{urn}",
+        status_code=204,
+        responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES},
+        dependencies=writer,
+    )
+    async def deregister(urn: str, catalog: CatalogStore = store) -> Response:
+        """Forget a product (and its heartbeat): a product withdrawn, or registered by
+        mistake."""
+        parse_urn(urn)
+        if not await catalog.remove(urn):
+            raise NotFound("data product", urn)
+        return Response(status_code=204)
+
     @router.post(
         "/products/{urn}/heartbeat",
         status_code=204,
-        responses=PROBLEM_RESPONSES,
+        responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES},
+        dependencies=writer,
     )
     async def heartbeat(urn: str, beat: Heartbeat, catalog: CatalogStore = store) -> Response:
         """Record the product's live SLIs; the product's objectives are judged against them."""
@@ -150,6 +188,7 @@ def create_catalog_app(
     clock: Clock = _utc_now,
     dashboard: DashboardSettings | None = None,
     product_transport: httpx.AsyncBaseTransport | None = None,
+    auth_settings: AuthSettings | None = None,
 ) -> FastAPI:
     """The catalog service (also a uvicorn ``--factory`` without arguments).
 
@@ -157,6 +196,9 @@ def create_catalog_app(
     ``DPMESH_DASHBOARD_*``); ``product_transport`` replaces its network, for tests.
     """
     url = database_url or CatalogSettings().database_url
+    auth_settings = auth_settings or AuthSettings()
+    auth = Authenticator(auth_settings)
+    auth.warn_if_disabled("the catalog (registrations and heartbeats)")
     engine = create_engine(url)
     catalog = CatalogStore(engine)
     closing: list[Callable[[], Awaitable[None]]] = []
@@ -175,7 +217,10 @@ def create_catalog_app(
         title="dpmesh catalog",
         security_headers=True,
         description=DESCRIPTION,
-        routers=[catalog_router(lambda: catalog, clock=clock), token_router(AuthSettings())],
+        routers=[
+            catalog_router(lambda: catalog, clock=clock, auth=auth),
+            token_router(auth_settings),
+        ],
         readiness_checks={"database": database_check(engine)},
         tags=[{"name": "catalog", "description": "Data products: register, search, resolve"}],
         lifespan=lifespan,

@@ -36,17 +36,18 @@ class PortType(StrEnum):
 class Port(BaseModel):
     """One output port and where this deployment serves it."""
 
-    name: str
+    name: str = Field(max_length=100)
     type: PortType
-    version: str
-    contract_id: str
+    version: str = Field(max_length=40)
+    contract_id: str = Field(max_length=200)
     url: str = Field(
-        description="http(s):// for REST, kafka://<bootstrap>/<topic>, file:// or s3://."
+        max_length=2000,
+        description="http(s):// for REST, kafka://<bootstrap>/<topic>, file:// or s3://.",
     )
-    scope: str | None = Field(default=None, description="Scope a reader needs.")
-    topic: str | None = None
-    bootstrap_servers: str | None = None
-    path: str | None = None
+    scope: str | None = Field(default=None, max_length=200, description="Scope a reader needs.")
+    topic: str | None = Field(default=None, max_length=249)
+    bootstrap_servers: str | None = Field(default=None, max_length=1000)
+    path: str | None = Field(default=None, max_length=2000)
 
 
 class Registration(BaseModel):
@@ -54,15 +55,17 @@ class Registration(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    urn: str = Field(pattern=URN_PATTERN)
-    context: str
-    name: str
-    version: str = ""
-    status: str = ""
-    domain: str
+    urn: str = Field(pattern=URN_PATTERN, max_length=200)
+    context: str = Field(max_length=100)
+    name: str = Field(max_length=100)
+    version: str = Field(default="", max_length=40)
+    status: str = Field(default="", max_length=40)
+    domain: str = Field(max_length=100)
     descriptor: dict[str, Any] = Field(description="The ODPS product file, as parsed.")
-    contracts: list[dict[str, Any]] = Field(description="The ODCS contracts of its ports.")
-    ports: list[Port]
+    contracts: list[dict[str, Any]] = Field(
+        max_length=20, description="The ODCS contracts of its ports."
+    )
+    ports: list[Port] = Field(max_length=20)
 
     @model_validator(mode="after")
     def _consistent(self) -> Registration:

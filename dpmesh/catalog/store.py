@@ -213,6 +213,13 @@ class CatalogStore:
                 await connection.execute(insert(heartbeats).values(urn=urn, **values))
             return True
 
+    async def remove(self, urn: str) -> bool:
+        """Forget a product and its heartbeat; False if it was not registered."""
+        async with self.engine.begin() as connection:
+            await connection.execute(delete(heartbeats).where(heartbeats.c.urn == urn))
+            removed = await connection.execute(delete(products).where(products.c.urn == urn))
+        return bool(removed.rowcount)
+
     async def get(self, urn: str) -> StoredProduct | None:
         async with self.engine.connect() as connection:
             found = await self._load(connection, products.c.urn == urn)

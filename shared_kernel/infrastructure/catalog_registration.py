@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared_kernel.infrastructure.bitol import DescriptorError, custom_property, read_documents
+from shared_kernel.infrastructure.oauth import TokenUnavailable
 
 __all__ = [
     "CatalogError",
@@ -139,15 +140,20 @@ async def register_products(
     backoff_s: float = 0.5,
     timeout_s: float = 5.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    auth: httpx.Auth | None = None,
 ) -> list[str]:
     """``PUT`` each document at ``/api/v1/products/{urn}``; the URNs registered.
+
+    With access control on, the catalog wants a token with ``catalog:<context>:write``:
+    pass the context's client credentials as ``auth``
+    (``shared_kernel.infrastructure.oauth.ClientCredentials``).
 
     Registering is idempotent, so a retry after a lost answer is harmless. Connection
     errors and 5xx answers are retried ``attempts`` times in all, waiting ``backoff_s``
     and then twice as long each time.
     """
     async with httpx.AsyncClient(
-        base_url=catalog_url, timeout=timeout_s, transport=transport
+        base_url=catalog_url, timeout=timeout_s, transport=transport, auth=auth
     ) as client:
         registered = []
         for registration in registrations:
@@ -166,6 +172,7 @@ async def send_heartbeat(
     observed_at: datetime | None = None,
     timeout_s: float = 5.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    auth: httpx.Auth | None = None,
 ) -> bool:
     """Report a product's live SLIs (e.g. ``freshness_ms``, ``completeness``,
     ``error_rate``); True when the catalog took it.
@@ -180,10 +187,10 @@ async def send_heartbeat(
     }
     try:
         async with httpx.AsyncClient(
-            base_url=catalog_url, timeout=timeout_s, transport=transport
+            base_url=catalog_url, timeout=timeout_s, transport=transport, auth=auth
         ) as client:
             response = await client.post(f"{PRODUCTS_PATH}/{urn}/heartbeat", json=body)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, TokenUnavailable) as exc:
         logger.warning("heartbeat of %s not delivered: %s", urn, exc)
         return False
     if response.is_success:
@@ -204,7 +211,7 @@ async def _put_with_retries(
     for attempt in range(1, max(attempts, 1) + 1):
         try:
             response = await client.put(f"{PRODUCTS_PATH}/{urn}", json=dict(registration))
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, TokenUnavailable) as exc:
             last = f"{type(exc).__name__}: {exc}"
         else:
             if response.is_success:

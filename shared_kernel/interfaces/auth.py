@@ -318,6 +318,19 @@ class Authenticator:
         if now + leeway < not_before:
             raise InvalidToken("the token is not valid yet")
 
+    def authorize(self, token: str | None, scopes: Iterable[str]) -> Principal:
+        """The principal of ``token`` if it carries every one of ``scopes``: for scopes
+        only known per request (the catalog's ``catalog:<context>:write``). Raises the
+        401 or 403 the dependencies raise; unrestricted when access control is off."""
+        if not self.enabled:
+            return UNRESTRICTED
+        needed = list(scopes)
+        principal = self._principal(token)
+        missing = principal.missing(needed)
+        if missing:
+            raise _forbidden(missing, every=True)
+        return principal
+
     def require_scopes(self, *scopes: str) -> ScopeDependency:
         """A dependency that lets a request through only with every one of ``scopes``."""
         return self._dependency(tuple(scopes), every=True)

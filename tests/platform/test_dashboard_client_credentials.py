@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import SecretStr
 
 from dpmesh.auth import token_router
-from dpmesh.catalog.dashboard import ClientCredentials, TokenUnavailable
+from shared_kernel.infrastructure.oauth import ClientCredentials, TokenUnavailable
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings, OAuthClient
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared_kernel.infrastructure.settings import ContextSettings
@@ -47,5 +47,9 @@ class SupplyChainSettings(ContextSettings):
         description="This API's address as consumers reach it (registered in the catalog).",
     )
     snapshot_interval_s: float = Field(default=60.0, gt=0)
+    #: The context's client for the catalog (scope ``catalog:supply_chain:write``), used
+    #: to register its products and send their heartbeats when access control is on.
+    catalog_client_id: str | None = None
+    catalog_client_secret: SecretStr | None = None
     #: How long an ``Idempotency-Key`` is remembered; the API forgets older ones hourly.
     idempotency_retention_hours: float = Field(default=24.0, gt=0)
