@@ -54,11 +54,18 @@ from shared_kernel.interfaces.auth import (
     AuthSettings,
     OAuthClient,
 )
+from shared_kernel.interfaces.keys import (
+    ASYMMETRIC_ALGORITHM,
+    SigningKey,
+    jwks,
+    load_public_pem,
+)
 from shared_kernel.interfaces.manifest import ContextManifest
 
 __all__ = [
     "CLIENT_CREDENTIALS",
     "DEMO_CLIENTS",
+    "JWKS_PATH",
     "TOKEN_PATH",
     "FailedAttempts",
     "issue_token",
@@ -69,6 +76,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TOKEN_PATH: Final = "/oauth/token"
+JWKS_PATH: Final = "/.well-known/jwks.json"
 CLIENT_CREDENTIALS: Final = "client_credentials"
 FORM: Final = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES: Final = 8192
@@ -153,8 +161,16 @@ def issue_token(
         "exp": issued + ttl,
         "jti": str(uuid.uuid4()),
     }
+    if settings.signing_key is not None:
+        key = SigningKey.from_pem(settings.signing_key.get_secret_value())
+        return jwt.encode(
+            claims,
+            key.private,
+            algorithm=ASYMMETRIC_ALGORITHM,
+            headers={"typ": TOKEN_TYPE, "kid": key.kid},
+        )
     return jwt.encode(
-        claims, settings.signing_key(), algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE}
+        claims, settings.signing_key_hs256(), algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE}
     )
 
 
@@ -247,8 +263,24 @@ def token_router(
     now = clock or (lambda: datetime.now(UTC))
     limiter = attempts or FailedAttempts()
     router = APIRouter(tags=["oauth"])
-    if settings.jwt_secret is None:
-        logger.warning("no DPMESH_AUTH_JWT_SECRET: %s answers 503", TOKEN_PATH)
+    can_issue = settings.signing_key is not None or settings.jwt_secret is not None
+    if not can_issue:
+        logger.warning(
+            "no DPMESH_AUTH_SIGNING_KEY (or DPMESH_AUTH_JWT_SECRET): %s answers 503", TOKEN_PATH
+        )
+
+    @router.get(
+        JWKS_PATH,
+        summary="The public keys that verify this issuer's tokens (RFC 7517)",
+        response_class=JSONResponse,
+    )
+    async def keys() -> JSONResponse:
+        """Verifiers cache this set and fetch it again when a token names a new key."""
+        if settings.signing_key is None:
+            return JSONResponse({"keys": []}, headers={"Cache-Control": "max-age=60"})
+        own = SigningKey.from_pem(settings.signing_key.get_secret_value())
+        published = [own.public, *map(load_public_pem, settings.published_public_keys)]
+        return JSONResponse(jwks(published), headers={"Cache-Control": "max-age=60"})
 
     @router.post(
         TOKEN_PATH,
@@ -257,7 +289,7 @@ def token_router(
         response_class=JSONResponse,
     )
     async def token(request: Request) -> JSONResponse:
-        if settings.jwt_secret is None:
+        if not can_issue:
             return JSONResponse(
                 {
                     "error": "temporarily_unavailable",

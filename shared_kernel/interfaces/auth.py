@@ -43,6 +43,13 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import HTTPConnection
 
+from shared_kernel.interfaces.keys import (
+    ASYMMETRIC_ALGORITHM,
+    SigningKey,
+    load_public_pem,
+    public_jwk,
+)
+
 __all__ = [
     "ALGORITHM",
     "AUTH_RESPONSES",
@@ -122,7 +129,26 @@ class AuthSettings(BaseSettings):
     )
     issuer: str = "urn:dpmesh:auth"
     audience: str = "urn:dpmesh:api"
-    jwt_secret: SecretStr | None = Field(default=None, description="HS256 signing key.")
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 key shared by the issuer and every verifier (anyone who can verify "
+        "can also mint); prefer signing_key with jwks_url.",
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="The token endpoint's Ed25519 private key (PEM): EdDSA tokens with a kid.",
+    )
+    published_public_keys: list[str] = Field(
+        default_factory=list,
+        description="Other public keys (PEM) the JWKS publishes besides the signing key's: "
+        "the next key before it signs, earlier ones while their tokens live (rotation).",
+    )
+    jwks_url: str | None = Field(
+        default=None,
+        description="Where an API fetches the issuer's public keys (the catalog's "
+        "/.well-known/jwks.json): it verifies EdDSA tokens and cannot mint any.",
+    )
+    jwks_cache_s: int = Field(default=300, ge=1, le=86_400)
     token_url: str = Field(
         default="http://127.0.0.1:8100/oauth/token",
         description="Where clients get tokens; shown in the OpenAPI document.",
@@ -141,18 +167,32 @@ class AuthSettings(BaseSettings):
                 f"DPMESH_AUTH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes, in every "
                 "environment (RFC 7518 §3.2): a short key is guessed offline from one token"
             )
-        if self.enabled is True and secret is None:
-            raise ValueError("DPMESH_AUTH_ENABLED is true but no DPMESH_AUTH_JWT_SECRET is set")
+        if self.enabled is True and not self.has_keys:
+            raise ValueError(
+                "DPMESH_AUTH_ENABLED is true but no key is set (DPMESH_AUTH_JWKS_URL, "
+                "DPMESH_AUTH_SIGNING_KEY or DPMESH_AUTH_JWT_SECRET)"
+            )
+        if self.signing_key is not None:
+            SigningKey.from_pem(self.signing_key.get_secret_value())  # refuse a bad key now
         return self
+
+    @property
+    def has_keys(self) -> bool:
+        return self.jwt_secret is not None or self.signing_key is not None or bool(self.jwks_url)
+
+    @property
+    def asymmetric(self) -> bool:
+        """EdDSA tokens (a signing key or a JWKS URL), rather than a shared secret."""
+        return self.signing_key is not None or bool(self.jwks_url)
 
     @property
     def access_control(self) -> bool:
         """Whether APIs verify tokens (see the module docstring for the rule)."""
         if self.enabled is not None:
             return self.enabled
-        return self.jwt_secret is not None
+        return self.has_keys
 
-    def signing_key(self) -> str:
+    def signing_key_hs256(self) -> str:
         if self.jwt_secret is None:
             raise AuthConfigurationError("no signing key: set DPMESH_AUTH_JWT_SECRET")
         return self.jwt_secret.get_secret_value()
@@ -240,8 +280,24 @@ class Authenticator:
     ) -> None:
         self.settings = settings
         self.enabled = settings.access_control
-        if self.enabled:
-            self._key = settings.signing_key()
+        self._public_keys: dict[str, Any] = {}
+        self._jwks: jwt.PyJWKClient | None = None
+        if self.enabled and settings.asymmetric:
+            if settings.signing_key is not None:
+                own = SigningKey.from_pem(settings.signing_key.get_secret_value())
+                published = [own.public, *map(load_public_pem, settings.published_public_keys)]
+                self._public_keys = {public_jwk(key)["kid"]: key for key in published}
+            if settings.jwks_url:
+                # An unknown kid refetches the set at most once per cooldown, so a flood
+                # of made-up kids cannot turn every request into a fetch.
+                self._jwks = jwt.PyJWKClient(
+                    settings.jwks_url,
+                    cache_jwk_set=True,
+                    lifespan=settings.jwks_cache_s,
+                    cooldown_duration=min(30.0, settings.jwks_cache_s),
+                )
+        elif self.enabled:
+            self._key = settings.signing_key_hs256()
         elif settings.environment not in UNPROTECTED_ALLOWED and settings.enabled is None:
             raise AuthConfigurationError(
                 f"access control is off in the {settings.environment!r} environment: set "
@@ -271,12 +327,14 @@ class Authenticator:
             return UNRESTRICTED
         try:
             header = jwt.get_unverified_header(token)
-            if header.get("alg") != ALGORITHM:
-                raise InvalidToken(f"the token must be signed with {ALGORITHM}")
+            algorithm = ASYMMETRIC_ALGORITHM if self.settings.asymmetric else ALGORITHM
+            if header.get("alg") != algorithm:
+                raise InvalidToken(f"the token must be signed with {algorithm}")
+            key = self._verification_key(header) if self.settings.asymmetric else self._key
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key,
-                algorithms=[ALGORITHM],
+                key,
+                algorithms=[algorithm],
                 audience=self.settings.audience,
                 issuer=self.settings.issuer,
                 options={
@@ -304,6 +362,23 @@ class Authenticator:
             scopes=parse_scopes(claims.get("scope", claims.get("scp"))),
             claims=claims,
         )
+
+    def _verification_key(self, header: Mapping[str, Any]) -> Any:
+        """The issuer's public key named by the token's ``kid``: one of ours, or from the
+        issuer's JWKS (fetched again, at most as the cache allows, for an unknown kid)."""
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("the token names no key (kid)")
+        if kid in self._public_keys:
+            return self._public_keys[kid]
+        if self._jwks is not None:
+            try:
+                return self._jwks.get_signing_key(kid).key
+            except jwt.PyJWKClientConnectionError as exc:
+                raise InvalidToken("the issuer's keys cannot be fetched") from exc
+            except jwt.PyJWKClientError as exc:
+                raise InvalidToken("the token's key is not the issuer's") from exc
+        raise InvalidToken("the token's key is not the issuer's")
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self._clock().timestamp()
