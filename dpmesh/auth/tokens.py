@@ -105,7 +105,8 @@ def _demo_clients(contexts: list[ContextManifest]) -> dict[str, OAuthClient]:
         "demo-operator": OAuthClient(
             secret=SecretStr("demo-operator-secret"),
             scopes=[*reads, *writes, *catalog],
-            description="Runs every context's operations and registers its products.",
+            description="Runs every context's operations (the demo's simulator) and registers "
+            "its products.",
         ),
         "demo-dashboard": OAuthClient(
             secret=SecretStr("demo-dashboard-secret"),

@@ -27,6 +27,7 @@ from rich.table import Table
 from dpmesh.runtime.broker import BrokerUnavailable, EmbeddedBroker
 from dpmesh.runtime.contexts import manifests
 from dpmesh.runtime.supervisor import ServiceFailed, ServiceSpec, Supervisor, dpmesh_command
+from shared_kernel.interfaces.keys import SigningKey
 from shared_kernel.interfaces.manifest import ContextManifest, ExternalFake
 
 _console = Console()
@@ -82,7 +83,8 @@ def demo(
         _console.print(f"[green]✓[/] broker        {broker.bootstrap_servers}")
         catalog_url = f"http://127.0.0.1:{catalog_port}"
         plans = _plans(contexts, api_port, fake_port)
-        env = _kafka_environment(broker.bootstrap_servers)
+        key = SigningKey.generate()  # this run's: tokens of an earlier run are worthless
+        env = _kafka_environment(broker.bootstrap_servers) | _access_environment(catalog_url)
         for plan in plans:
             env |= _context_environment(plan, state_dir, catalog_url)
         for plan in plans:
@@ -104,7 +106,8 @@ def demo(
                     "--database-url",
                     f"sqlite+aiosqlite:///{(state_dir / 'catalog.db').resolve()}",
                 ),
-                env,
+                # Only the token endpoint holds the private key; the APIs get the JWKS.
+                env | _catalog_access_environment(key),
                 health_url=f"{catalog_url}/healthz",
             ),
         ]
@@ -127,6 +130,7 @@ def demo(
                 took = supervisor.wait_ready(service)
             _console.print(f"[green]✓[/] {spec.name:<13} ready in {took:.1f} s")
         _console.print(_urls(catalog_url, plans, broker.bootstrap_servers, state_dir))
+        _console.print(_token_help(catalog_url, plans), soft_wrap=True)
         _console.print(
             f"Up in {time.monotonic() - started:.1f} s. "
             + ("Press Ctrl-C to stop." if duration is None else f"Running for {duration:.0f} s.")
@@ -193,6 +197,53 @@ def _plans(
     return plans
 
 
+#: The demo clients (environment ``demo``) each process uses; their secrets are public.
+DEMO_DASHBOARD = ("demo-dashboard", "demo-dashboard-secret")
+DEMO_OPERATOR = ("demo-operator", "demo-operator-secret")
+DEMO_ANALYST = ("demo-analyst", "demo-analyst-secret")
+
+
+def _access_environment(catalog_url: str) -> dict[str, str]:
+    """Access control on for every process: the APIs verify the catalog's EdDSA tokens
+    with its JWKS; the simulator gets tokens as the demo operator."""
+    return {
+        "DPMESH_ENVIRONMENT": "demo",
+        "DPMESH_AUTH_TOKEN_URL": f"{catalog_url}/oauth/token",
+        "DPMESH_AUTH_JWKS_URL": f"{catalog_url}/.well-known/jwks.json",
+        "DPMESH_SIMULATOR_CLIENT_ID": DEMO_OPERATOR[0],
+        "DPMESH_SIMULATOR_CLIENT_SECRET": DEMO_OPERATOR[1],
+    }
+
+
+def _catalog_access_environment(key: SigningKey) -> dict[str, str]:
+    return {
+        "DPMESH_AUTH_SIGNING_KEY": key.private_pem(),
+        "DPMESH_DASHBOARD_CLIENT_ID": DEMO_DASHBOARD[0],
+        "DPMESH_DASHBOARD_CLIENT_SECRET": DEMO_DASHBOARD[1],
+    }
+
+
+def _token_help(catalog_url: str, plans: list[_Plan]) -> str:
+    product = next(
+        (
+            f"{plan.api_url}/api/v1/products/{plan.manifest.dashboard[0].product}"
+            for plan in plans
+            if plan.manifest.dashboard
+        ),
+        None,
+    )
+    client = f"{DEMO_ANALYST[0]}:{DEMO_ANALYST[1]}"
+    extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    lines = [
+        "Access control is on (demo clients, docs/access-control.md). A token for curl:",
+        f"  TOKEN=$(curl -s -u {client} -d grant_type=client_credentials "
+        f"{catalog_url}/oauth/token | {extract})",
+    ]
+    if product:
+        lines.append(f'  curl -H "Authorization: Bearer $TOKEN" {product}')
+    return "\n".join(lines)
+
+
 def _kafka_environment(bootstrap: str) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -220,6 +271,11 @@ def _context_environment(plan: _Plan, state_dir: Path, catalog_url: str) -> dict
     }
     env |= {manifest.setting(name): value for name, value in manifest.demo_settings.items()}
     env |= {manifest.setting(fake.url_setting): url for fake, _, url in plan.fakes()}
+    # The context registers its products and heartbeats with the demo operator's client.
+    env |= {
+        manifest.setting("catalog_client_id"): DEMO_OPERATOR[0],
+        manifest.setting("catalog_client_secret"): DEMO_OPERATOR[1],
+    }
     return env
 
 

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 
 from dpmesh.runtime.contexts import UnknownContext, context, context_names
+from shared_kernel.infrastructure.oauth import ClientCredentials
+from shared_kernel.interfaces.auth import AuthSettings
 from shared_kernel.interfaces.manifest import load_reference
 
 __all__ = ["simulate"]
@@ -40,6 +42,17 @@ def simulate(
         typer.Option(help="Stop after this many seconds and exit 0 (default: until Ctrl-C)."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="Print only the final summary.")] = False,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            help="OAuth client for the API, when it wants tokens (from DPMESH_AUTH_TOKEN_URL).",
+            envvar="DPMESH_SIMULATOR_CLIENT_ID",
+        ),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(help="Its secret.", envvar="DPMESH_SIMULATOR_CLIENT_SECRET"),
+    ] = None,
 ) -> None:
     """Drive a context through its REST API with its simulator lane.
 
@@ -71,6 +84,11 @@ def simulate(
         fakes[label] = url
     api_url = api or f"http://127.0.0.1:{manifest.demo_api_port}"
     lane = load_reference(manifest.simulator)
+    auth = (
+        ClientCredentials(AuthSettings().token_url, client_id, client_secret)
+        if client_id and client_secret
+        else None
+    )
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -87,6 +105,7 @@ def simulate(
                 quiet=quiet,
                 stop=stop,
                 console=_console,
+                auth=auth,
             )
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):

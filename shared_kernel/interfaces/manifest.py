@@ -78,7 +78,7 @@ class ContextManifest:
     fakes: tuple[ExternalFake, ...] = ()
     #: ``module:function`` of the context's simulator lane, run by ``dpmesh simulate
     #: CONTEXT``: ``async (api_url, *, fakes, seed, rate, duration, quiet, stop,
-    #: console)`` returning a summary with a ``table()``; None for none.
+    #: console, auth)`` returning a summary with a ``table()``; None for none.
     simulator: str | None = None
     #: The dashboard's panels for the context's products.
     dashboard: tuple[DashboardPanel, ...] = ()

@@ -38,7 +38,7 @@ from dpmesh.catalog.client import register_products
 from dpmesh.catalog.dashboard import PANELS, ClientCredentials, DashboardSettings
 from dpmesh.testing.environments import sqlite_database_url
 from shared_kernel.infrastructure.catalog_registration import build_registrations
-from tests.platform.test_demo import eventually, get_json, running_demo
+from tests.platform.test_demo import analyst, eventually, get_json, running_demo
 
 DATAPRODUCT = Path(__file__).resolve().parents[2] / "contexts" / "supply_chain" / "dataproduct"
 CATALOG = "http://catalog.test"
@@ -528,6 +528,7 @@ def test_the_dashboard_follows_the_running_demo_in_a_browser(tmp_path: Path, bro
         phase("demo up")
         demo.record_descendants()
         with httpx.Client(timeout=5.0) as client:
+            analyst(client, demo.catalog_url)
             levels_url = f"{demo.api_url}/api/v1/products/inventory-levels"
             levels = eventually(
                 lambda: get_json(client, levels_url)["items"],

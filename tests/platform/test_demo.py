@@ -282,6 +282,17 @@ def get_json(client: httpx.Client, url: str, **params: Any) -> Any:
     return response.json()
 
 
+def analyst(client: httpx.Client, catalog_url: str) -> None:
+    """Give ``client`` the demo analyst's token: the demo runs with access control on."""
+    answer = client.post(
+        f"{catalog_url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("demo-analyst", "demo-analyst-secret"),
+    )
+    answer.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_demo_runs_the_scenario_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
@@ -297,6 +308,7 @@ def test_the_demo_runs_the_scenario_and_ctrl_c_leaves_no_process(tmp_path: Path)
         moved: list[tuple[str, str]] = []
         dashboard_ok = False
         with httpx.Client(timeout=5.0) as http:
+            analyst(http, demo.catalog_url)
             # Everything below must happen while the demo runs (60 s after "Up").
             while time.monotonic() - up_at < 58:
                 assert demo.process.poll() is None, f"the demo stopped early:\n{demo.logs()}"

@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Mapping
 
+import httpx
 from fastapi import FastAPI
 from rich.console import Console
 
@@ -39,6 +40,7 @@ async def simulator_lane(
     quiet: bool,
     stop: asyncio.Event,
     console: Console,
+    auth: httpx.Auth | None = None,
 ) -> Summary:
     """A day in Kestrel Devices' supply chain, driven through the operational API; the
     carrier, if the demo runs it, is scripted to move the shipments."""
@@ -52,4 +54,5 @@ async def simulator_lane(
         quiet=quiet,
         stop=stop,
         console=console,
+        auth=auth,
     )

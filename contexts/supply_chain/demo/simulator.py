@@ -1131,12 +1131,16 @@ async def simulate(
     quiet: bool = False,
     stop: asyncio.Event | None = None,
     console: Console | None = None,
+    auth: httpx.Auth | None = None,
 ) -> Summary:
-    """Run the scenario against the API at ``api_url`` until ``duration`` or ``stop``."""
+    """Run the scenario against the API at ``api_url`` until ``duration`` or ``stop``;
+    with ``auth`` (client credentials) when the API wants tokens."""
     console = console or Console()
     timeout = httpx.Timeout(10.0, connect=3.0)
     async with contextlib.AsyncExitStack() as stack:
-        api = await stack.enter_async_context(httpx.AsyncClient(base_url=api_url, timeout=timeout))
+        api = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=api_url, timeout=timeout, auth=auth)
+        )
         carrier = None
         if carrier_url:
             headers = {"X-Api-Key": carrier_api_key} if carrier_api_key else {}
