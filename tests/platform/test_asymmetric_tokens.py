@@ -5,16 +5,12 @@ every live token valid."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
 import jwt
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from dpmesh.auth import issue_token, token_router
@@ -22,6 +18,7 @@ from dpmesh.auth.tokens import JWKS_PATH
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings, InvalidToken, OAuthClient
 from shared_kernel.interfaces.keys import SigningKey
+from tests.platform.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -36,23 +33,6 @@ def issuer(key: SigningKey, *published: SigningKey) -> AuthSettings:
         published_public_keys=[other.public_pem() for other in published],
         clients=CLIENTS,
     )
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):  # a liveness bound
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
 
 
 Issuer = Callable[[AuthSettings], object]

@@ -7,15 +7,12 @@ its own client credentials, fetched from the real token endpoint.
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -29,6 +26,7 @@ from shared_kernel.infrastructure.catalog_registration import (
 )
 from shared_kernel.infrastructure.oauth import ClientCredentials
 from shared_kernel.interfaces.auth import AuthSettings, OAuthClient
+from tests.platform.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -118,20 +116,9 @@ async def test_a_registration_past_the_caps_is_refused(
 
 @pytest.fixture
 async def served_catalog(tmp_path: Path) -> AsyncIterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     app = create_catalog_app(sqlite_database_url(tmp_path, "served.db"), auth_settings=AUTH)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):  # a liveness bound
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with served(app) as url:
+        yield url
 
 
 async def test_a_context_registers_and_reports_with_its_own_client(served_catalog: str) -> None:

@@ -8,13 +8,10 @@ transport in between (one hid a crash: the token answer's body was never read).
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
 from pydantic import SecretStr
 
@@ -22,6 +19,7 @@ from dpmesh.auth import token_router
 from shared_kernel.infrastructure.oauth import ClientCredentials, TokenUnavailable
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings, OAuthClient
+from tests.platform.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -45,21 +43,8 @@ def platform() -> FastAPI:
 
 @pytest.fixture
 async def base_url() -> AsyncIterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(platform(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):  # a liveness bound
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with served(platform()) as url:
+        yield url
 
 
 async def test_the_flow_gets_a_token_and_calls_the_product_over_http(base_url: str) -> None:
