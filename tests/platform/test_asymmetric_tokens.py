@@ -5,7 +5,7 @@ every live token valid."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -33,9 +33,6 @@ def issuer(key: SigningKey, *published: SigningKey) -> AuthSettings:
         published_public_keys=[other.public_pem() for other in published],
         clients=CLIENTS,
     )
-
-
-Issuer = Callable[[AuthSettings], object]
 
 
 @pytest.fixture
