@@ -18,6 +18,7 @@ import inspect
 import logging
 from asyncio import Future
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -141,17 +142,17 @@ async def process_events(
             failure, effect = await _handle_with_retries(
                 handle, envelope, max_attempts, retry_backoff_s, retry_backoff_max_s
             )
-            if failure is not None and give_up == "crash" and not failure.startswith("permanent"):
+            if failure is not None and failure.gave_up and give_up == "crash":
                 error = WorkerStalled(
                     f"event {envelope.id} ({envelope.type}) of {message.topic}"
-                    f"[{message.partition}]@{message.offset} {failure}; stopping the worker "
+                    f"[{message.partition}]@{message.offset} {failure.reason}; stopping the worker "
                     "so that a restart retries it from the last durable offset"
                 )
                 await app.crash(error)
                 raise error
             if failure is not None:
-                await dead_letter(app, event, failure)
-                await _tell(on_dead_letter, envelope, failure)
+                await dead_letter(app, event, failure.reason)
+                await _tell(on_dead_letter, envelope, failure.reason)
             elif guard is not None:
                 guard.record(envelope)
             if progress is not None and effect is not None:
@@ -291,16 +292,25 @@ async def dead_letter(app: AppT, event: EventT[Any], reason: str) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Why an event failed; ``gave_up`` when transient failures outlasted the retries
+    (not an event that can never be applied: those are dead-lettered in any case)."""
+
+    reason: str
+    gave_up: bool
+
+
 async def _handle_with_retries(
     handle: EventHandler,
     envelope: EventEnvelope,
     max_attempts: int,
     backoff_s: float,
     backoff_max_s: float,
-) -> tuple[str | None, Future[Any] | None]:
-    """``(None, effect)`` once ``handle`` succeeded, else ``(the dead-letter reason,
-    None)``. ``effect`` is the future a handler may return for an effect still on its
-    way (e.g. a send's delivery), else None."""
+) -> tuple[_Failure | None, Future[Any] | None]:
+    """``(None, effect)`` once ``handle`` succeeded, else ``(the failure, None)``.
+    ``effect`` is the future a handler may return for an effect still on its way (e.g.
+    a send's delivery), else None."""
     delay = backoff_s
     attempt = 1
     while True:
@@ -310,11 +320,12 @@ async def _handle_with_retries(
                 outcome = await outcome
             return None, outcome if isinstance(outcome, Future) else None
         except PERMANENT_ERRORS as exc:
-            return f"{_kind(exc)}: {_describe(exc)}", None
+            return _Failure(f"{_kind(exc)}: {_describe(exc)}", gave_up=False), None
         except Exception as exc:
             if attempt >= max_attempts:
                 logger.exception("event %s failed %d times", envelope.id, attempt)
-                return f"gave up after {attempt} attempts: {_describe(exc)}", None
+                reason = f"gave up after {attempt} attempts: {_describe(exc)}"
+                return _Failure(reason, gave_up=True), None
             logger.warning(
                 "event %s failed (attempt %d of %d), retrying in %.2f s: %s",
                 envelope.id,
