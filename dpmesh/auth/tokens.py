@@ -270,6 +270,12 @@ def token_router(
             "no DPMESH_AUTH_SIGNING_KEY (or DPMESH_AUTH_JWT_SECRET): %s answers 503", TOKEN_PATH
         )
 
+    # The settings do not change while the router lives: the key set is built once.
+    published: dict[str, Any] = {"keys": []}
+    if settings.signing_key is not None:
+        own = SigningKey.from_pem(settings.signing_key.get_secret_value())
+        published = jwks([own.public, *map(load_public_pem, settings.published_public_keys)])
+
     @router.get(
         JWKS_PATH,
         summary="The public keys that verify this issuer's tokens (RFC 7517)",
@@ -277,11 +283,7 @@ def token_router(
     )
     async def keys() -> JSONResponse:
         """Verifiers cache this set and fetch it again when a token names a new key."""
-        if settings.signing_key is None:
-            return JSONResponse({"keys": []}, headers={"Cache-Control": "max-age=60"})
-        own = SigningKey.from_pem(settings.signing_key.get_secret_value())
-        published = [own.public, *map(load_public_pem, settings.published_public_keys)]
-        return JSONResponse(jwks(published), headers={"Cache-Control": "max-age=60"})
+        return JSONResponse(published, headers={"Cache-Control": "max-age=60"})
 
     @router.post(
         TOKEN_PATH,
@@ -393,6 +395,10 @@ def _authenticate(client_id: str, secret: str, clients: Mapping[str, OAuthClient
     return client_id
 
 
+#: Past this many keys with failures, those without a recent one are forgotten.
+MAX_TRACKED_KEYS = 100_000
+
+
 class FailedAttempts:
     """Failed authentications per client id and per address over a sliding window.
 
@@ -418,17 +424,24 @@ class FailedAttempts:
         return max(waits) if waits else None
 
     def failed(self, keys: Sequence[tuple[str, str]], now: float) -> None:
+        if len(self._failures) > MAX_TRACKED_KEYS:
+            self._forget_quiet(now)
         for key in keys:
-            self._recent(key, now).append(now)
+            self._failures.setdefault(key, deque()).append(now)
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
+    def _recent(self, key: tuple[str, str], now: float) -> Sequence[float]:
+        """The key's failures within the window (looked up, never stored, so that a
+        flood of made-up client ids costs no memory unless they fail)."""
+        times = self._failures.get(key)
+        if times is None:
+            return ()
         while times and times[0] <= now - self.window_s:
             times.popleft()
-        if not times and len(self._failures) > 100_000:
-            self._failures.pop(key, None)  # bounded: forget quiet keys
-            times = self._failures.setdefault(key, deque())
         return times
+
+    def _forget_quiet(self, now: float) -> None:
+        for key in [key for key in self._failures if not self._recent(key, now)]:
+            del self._failures[key]
 
 
 def _basic(encoded: str) -> tuple[str, str]:
