@@ -186,7 +186,7 @@ class ContextProcess:
     def count_in_logs(self, text: str) -> int:
         """How many lines of all this process's runs contain ``text``."""
         return sum(
-            line.count(text) and 1
+            text in line
             for run in range(1, self.starts + 1)
             if (path := self.log_dir / f"{self.role}-{run}.log").exists()
             for line in path.read_text(errors="replace").splitlines()

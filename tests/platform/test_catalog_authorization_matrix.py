@@ -18,13 +18,12 @@ from pydantic import SecretStr
 from dpmesh.auth import issue_token
 from dpmesh.catalog.app import create_catalog_app
 from dpmesh.testing.environments import sqlite_database_url
-from shared_kernel.infrastructure.catalog_registration import build_registrations
 from shared_kernel.interfaces.auth import AuthSettings
 from shared_kernel.interfaces.keys import SigningKey
+from tests.platform.test_catalog_access import registrations
 
 pytestmark = pytest.mark.integration
 
-DATAPRODUCT = Path(__file__).resolve().parents[2] / "contexts" / "supply_chain" / "dataproduct"
 URN = "urn:dpmesh:supply_chain:inventory-levels"
 AUTH = AuthSettings(environment="ci", signing_key=SecretStr(SigningKey.generate().private_pem()))
 STRANGER = AuthSettings(
@@ -56,17 +55,7 @@ def routes(app: FastAPI) -> Iterator[tuple[str, str]]:
 
 def body(method: str, path: str) -> object:
     if method == "PUT":
-        return next(
-            dict(r)
-            for r in build_registrations(
-                DATAPRODUCT,
-                context="supply_chain",
-                api_base_url="http://127.0.0.1:8101",
-                kafka_bootstrap_servers="127.0.0.1:9092",
-                snapshot_root="/tmp/snapshots",
-            )
-            if r["urn"] == URN
-        )
+        return next(r for r in registrations() if r["urn"] == URN)
     if path.endswith("/heartbeat"):
         return {"status": "healthy", "slis": {"freshness_ms": 5.0}}
     return None
