@@ -61,11 +61,6 @@ from contexts.supply_chain.infrastructure.analytics.descriptors import (
     product_scopes,
     scope_descriptions,
 )
-from contexts.supply_chain.infrastructure.analytics.sli_store import (
-    SliSettings,
-    SliStore,
-    write_slis_every,
-)
 from contexts.supply_chain.infrastructure.analytics.snapshots import (
     SCHEMAS as SNAPSHOT_SCHEMAS,
 )
@@ -93,8 +88,7 @@ from contexts.supply_chain.infrastructure.persistence.unit_of_work import (
 from contexts.supply_chain.infrastructure.settings import SupplyChainSettings
 from contexts.supply_chain.interfaces.api import TAGS, routers
 from contexts.supply_chain.interfaces.api.analytics import AlertOut, analytics_router
-from contexts.supply_chain.interfaces.api.security import SCOPE_DESCRIPTIONS, secured_routers
-from contexts.supply_chain.interfaces.api.slo import read_meter_dependency, slo_router
+from contexts.supply_chain.interfaces.api.security import SCOPES
 from contexts.supply_chain.interfaces.streams.analytics import (
     ALERT_CLEARED,
     ALERT_RAISED,
@@ -117,12 +111,15 @@ from shared_kernel.infrastructure.metrics import new_registry
 from shared_kernel.infrastructure.oauth import ClientCredentials
 from shared_kernel.infrastructure.persistence.outbox import OutboxWriter, mark_for_replay
 from shared_kernel.infrastructure.settings import KafkaSettings
+from shared_kernel.infrastructure.sli_store import SliSettings, SliStore, write_slis_every
 from shared_kernel.infrastructure.slo import ReadMeter, SliMonitor, export_slis
 from shared_kernel.infrastructure.streams import create_stream_app, serve
+from shared_kernel.interfaces.access import secured_routers
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings
 from shared_kernel.interfaces.health import database_check
 from shared_kernel.interfaces.served import ServedCode, StreamPayload, acl_modules, agent_sources
+from shared_kernel.interfaces.slo import read_meter_dependency, slo_router
 
 __all__ = [
     "SupplyChainContainer",
@@ -202,13 +199,13 @@ class SupplyChainContainer(containers.DeclarativeContainer):
     auth = providers.Singleton(
         lambda settings, descriptors: Authenticator(
             settings,
-            scope_descriptions={**SCOPE_DESCRIPTIONS, **scope_descriptions(descriptors)},
+            scope_descriptions={**SCOPES.descriptions(), **scope_descriptions(descriptors)},
         ),
         auth_settings,
         product_descriptors,
     )
     # Live SLIs (SUPPLY_CHAIN_SLI_*): measured by the worker, read meter in the API.
-    sli_settings = providers.Singleton(SliSettings)
+    sli_settings = providers.Singleton(SliSettings.of, "SUPPLY_CHAIN_")
     sli_monitor = providers.Singleton(
         SliMonitor, window=sli_settings.provided.window, products=PRODUCTS
     )
@@ -282,9 +279,11 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=secured_routers(
             auth,
+            SCOPES,
             operational=routers(),
             products=analytics_router(lambda: analytics_store),
             slo=slo_router(
+                SCOPES,
                 lambda: sli_store,
                 objectives,
                 objectives_source={p: d.objectives_source for p, d in descriptors.items()},

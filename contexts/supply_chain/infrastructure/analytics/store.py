@@ -31,6 +31,7 @@ from contexts.supply_chain.application.analytics import (
     TimelineLeg,
 )
 from contexts.supply_chain.infrastructure.analytics import tables
+from shared_kernel.infrastructure import sli_store
 from shared_kernel.infrastructure.database import create_engine
 from shared_kernel.infrastructure.streams.state import StreamState
 
@@ -62,10 +63,12 @@ class AnalyticsReadStore:
     async def create_all(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(tables.metadata.create_all)
+            await conn.run_sync(sli_store.metadata.create_all)
 
     async def drop_all(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(tables.metadata.drop_all)
+            await conn.run_sync(sli_store.metadata.drop_all)
 
     def stream_state(self, consumer: str) -> StreamState:
         """The stream worker ``consumer``'s own state, in this database, so that it

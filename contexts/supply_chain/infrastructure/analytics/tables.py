@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table
 
-from contexts.supply_chain.infrastructure.persistence.types import ExactDecimal, UtcDateTime
+from shared_kernel.infrastructure.persistence.types import ExactDecimal, UtcDateTime
 from shared_kernel.infrastructure.streams.state import stream_state_tables
 
 metadata = MetaData()

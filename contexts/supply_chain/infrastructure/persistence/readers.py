@@ -62,8 +62,8 @@ from contexts.supply_chain.infrastructure.persistence.tables import (
     suppliers,
     warehouses,
 )
-from contexts.supply_chain.infrastructure.persistence.types import plain
 from shared_kernel.domain import Money
+from shared_kernel.infrastructure.persistence.types import plain
 
 V = TypeVar("V")
 Row = Any

@@ -44,7 +44,8 @@ from contexts.supply_chain.domain.ids import (
 from contexts.supply_chain.domain.purchasing.status import PurchaseOrderStatus
 from contexts.supply_chain.domain.shipping.status import ShipmentStatus
 from contexts.supply_chain.domain.values import NAME_MAX_LENGTH
-from contexts.supply_chain.infrastructure.persistence.types import (
+from shared_kernel.infrastructure.persistence.outbox import outbox_table
+from shared_kernel.infrastructure.persistence.types import (
     DEGREES,
     PRICE,
     QUANTITY,
@@ -52,7 +53,6 @@ from contexts.supply_chain.infrastructure.persistence.types import (
     TypedId,
     UtcDateTime,
 )
-from shared_kernel.infrastructure.persistence.outbox import outbox_table
 
 #: Constraint names that are the same on every backend, so migrations can name them.
 NAMING_CONVENTION = {

@@ -24,13 +24,14 @@ from contexts.supply_chain.infrastructure.analytics.descriptors import (
     load_product_descriptors,
     product_objectives,
 )
-from contexts.supply_chain.infrastructure.analytics.sli_store import SliStore
 from contexts.supply_chain.interfaces.api.analytics import analytics_router
-from contexts.supply_chain.interfaces.api.security import secured_routers
-from contexts.supply_chain.interfaces.api.slo import read_meter_dependency, slo_router
+from contexts.supply_chain.interfaces.api.security import SCOPES
+from shared_kernel.infrastructure.sli_store import SliStore
 from shared_kernel.infrastructure.slo import ReadMeter, SliMonitor, SliSnapshot
+from shared_kernel.interfaces.access import secured_routers
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings
+from shared_kernel.interfaces.slo import read_meter_dependency, slo_router
 
 NOW = datetime(2025, 3, 9, 11, 0, tzinfo=UTC)
 
@@ -60,9 +61,11 @@ def api(
         description="test",
         routers=secured_routers(
             auth,
+            SCOPES,
             operational=[],
             products=analytics_router(lambda: read_store),
             slo=slo_router(
+                SCOPES,
                 lambda: sli_store,
                 product_objectives(descriptors),
                 objectives_source={p: d.objectives_source for p, d in descriptors.items()},

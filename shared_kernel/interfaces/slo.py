@@ -2,7 +2,7 @@
 
 The worker-side SLIs (freshness, completeness, processing error and dead-letter rates)
 are the snapshots the stream worker writes to the read store every few seconds
-(``infrastructure/analytics/sli_store.py``), merged over workers. The ``error_rate`` of
+(``shared_kernel.infrastructure.sli_store``), merged over workers. The ``error_rate`` of
 a product's REST port is measured by this API process (:func:`read_meter_dependency`)
 over the same window: it is the view of the replica that answers, and Prometheus
 (``dpmesh_product_reads_total``) adds the replicas up.
@@ -13,7 +13,7 @@ A product's ``status`` is the worst of its objectives': ``breached``, ``at_risk`
 from the product's descriptor (``objectives_source: descriptor``) or the platform's
 defaults (``default``).
 
-Callers see only the products they may read (see ``security.py``).
+Callers see only the products they may read (see ``access.py``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from contexts.supply_chain.domain.events import CONTEXT
-from contexts.supply_chain.interfaces.api.security import product_scope
 from shared_kernel.domain import DomainError
 from shared_kernel.infrastructure.slo import (
     ERROR_RATE,
@@ -40,6 +38,7 @@ from shared_kernel.infrastructure.slo import (
     merge_snapshots,
     worst,
 )
+from shared_kernel.interfaces.access import ContextScopes
 
 __all__ = ["SLO_PATH", "SliReader", "SloReport", "read_meter_dependency", "slo_router"]
 
@@ -120,6 +119,7 @@ _WORKER_SLIS = frozenset(
 
 
 def slo_router(
+    scopes_of: ContextScopes,
     reader_dependency: SliReaderDependency,
     objectives: Mapping[str, Sequence[Objective]],
     *,
@@ -147,6 +147,7 @@ def slo_router(
         principal = getattr(request.state, "principal", None)
         products = [
             _product(
+                scopes_of.context,
                 product,
                 snapshots,
                 objectives.get(product, ()),
@@ -157,14 +158,15 @@ def slo_router(
                 window=window,
             )
             for product, snapshots in sorted(by_product.items())
-            if principal is None or principal.has(product_scope(product, scopes))
+            if principal is None or principal.has(scopes_of.product_scope(product, scopes))
         ]
-        return {"context": CONTEXT, "generated_at": now, "products": products}
+        return {"context": scopes_of.context, "generated_at": now, "products": products}
 
     return router
 
 
 def _product(
+    context: str,
     product: str,
     snapshots: Sequence[SliSnapshot],
     objectives: Sequence[Objective],
@@ -205,7 +207,7 @@ def _product(
     shown = merged or empty
     return {
         "product": product,
-        "urn": f"urn:dpmesh:{CONTEXT}:{product}",
+        "urn": f"urn:dpmesh:{context}:{product}",
         "status": worst(item["status"] for item in rendered),
         "measured_at": None if merged is None else merged.measured_at,
         "snapshot_age_ms": None

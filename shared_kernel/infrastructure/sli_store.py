@@ -1,7 +1,7 @@
 """Live SLIs cross from the stream worker to the API through the read store.
 
 The worker measures (``shared_kernel.infrastructure.slo.SliMonitor``); the API is
-another process (ADR 0001). Every ``SUPPLY_CHAIN_SLI_INTERVAL_S`` (5 s) the worker
+another process (ADR 0001). Every ``<PREFIX>SLI_INTERVAL_S`` (5 s) the worker
 upserts one row per product it measures into ``product_sli``, keyed by product and
 worker id, and the API's ``GET /slo`` reads them. With several workers (each owning
 some partitions) there is a row per worker, merged at read time
@@ -9,9 +9,8 @@ some partitions) there is a row per worker, merged at read time
 ``stale_after_s`` are ignored while fresher ones exist, and rows older than
 ``retention_s`` are deleted by the next write of any worker.
 
-The table lives in the read store's ``MetaData``, so ``AnalyticsReadStore.create_all``
-creates it with the product tables once this module is imported; :meth:`SliStore.create_all`
-creates it alone.
+The table has its own ``MetaData`` (:data:`metadata`), in the read store's database: a
+context's read store creates it with its product tables (:meth:`SliStore.create_all`).
 """
 
 from __future__ import annotations
@@ -26,17 +25,16 @@ from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import BigInteger, Column, Float, Integer, String, Table, delete, select
+from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contexts.supply_chain.infrastructure.analytics import tables
-from contexts.supply_chain.infrastructure.persistence.types import UtcDateTime
 from shared_kernel.infrastructure.database import create_engine
+from shared_kernel.infrastructure.persistence.types import UtcDateTime
 from shared_kernel.infrastructure.slo import SliMonitor, SliSnapshot
 
-__all__ = ["SliSettings", "SliStore", "product_sli", "write_slis_every"]
+__all__ = ["SliSettings", "SliStore", "metadata", "product_sli", "write_slis_every"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +50,10 @@ def _default_worker_id() -> str:
 
 
 class SliSettings(BaseSettings):
-    """``SUPPLY_CHAIN_SLI_*``: how the worker measures and publishes the SLIs."""
+    """``<PREFIX>SLI_*``: how the worker measures and publishes the SLIs. Build it with
+    the context's prefix: ``SliSettings.of("SUPPLY_CHAIN_")``."""
 
-    model_config = SettingsConfigDict(env_prefix="SUPPLY_CHAIN_SLI_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DPMESH_SLI_", extra="ignore")
 
     interval_s: float = Field(default=5.0, gt=0, description="How often the worker writes.")
     window_s: float = Field(default=300.0, gt=0, description="Window of p50/p99 and rates.")
@@ -69,6 +68,11 @@ class SliSettings(BaseSettings):
     )
     worker_id: str = Field(default_factory=_default_worker_id, min_length=1, max_length=200)
 
+    @classmethod
+    def of(cls, settings_prefix: str) -> SliSettings:
+        """The settings of the context whose variables start with ``settings_prefix``."""
+        return cls(_env_prefix=f"{settings_prefix}SLI_")
+
     @property
     def window(self) -> timedelta:
         return timedelta(seconds=self.window_s)
@@ -78,10 +82,12 @@ class SliSettings(BaseSettings):
         return timedelta(seconds=self.stale_after_s)
 
 
+metadata = MetaData()
+
 product_sli = Table(
     "product_sli",
-    tables.metadata,
-    Column("product", String(tables.CODE), primary_key=True),
+    metadata,
+    Column("product", String(128), primary_key=True),
     Column("worker", String(200), primary_key=True),
     Column("measured_at", UtcDateTime(), nullable=False),
     Column("window_s", Float, nullable=False),
@@ -120,7 +126,7 @@ class SliStore:
 
     async def create_all(self) -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(tables.metadata.create_all, tables=[product_sli])
+            await conn.run_sync(metadata.create_all)
 
     async def dispose(self) -> None:
         if self._owns_engine:
