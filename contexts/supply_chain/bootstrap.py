@@ -31,7 +31,6 @@ The interfaces layer never imports this module: routes resolve providers by name
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -92,23 +91,15 @@ from contexts.supply_chain.interfaces.api.security import SCOPES
 from contexts.supply_chain.interfaces.streams.analytics import (
     ALERT_CLEARED,
     ALERT_RAISED,
-    AnalyticsStreams,
     AnalyticsTopics,
     alert_payload,
     build_analytics,
 )
 from shared_kernel.application import Command, MessageBus
-from shared_kernel.infrastructure.catalog_registration import (
-    CatalogError,
-    build_registrations,
-    register_products,
-    send_heartbeat,
-)
 from shared_kernel.infrastructure.database import create_engine, create_session_factory
 from shared_kernel.infrastructure.logging import configure_logging
 from shared_kernel.infrastructure.messaging.relay import OutboxRelay
 from shared_kernel.infrastructure.metrics import new_registry
-from shared_kernel.infrastructure.oauth import ClientCredentials
 from shared_kernel.infrastructure.persistence.outbox import OutboxWriter, mark_for_replay
 from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.sli_store import SliSettings, SliStore, write_slis_every
@@ -118,6 +109,12 @@ from shared_kernel.interfaces.access import secured_routers
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings
 from shared_kernel.interfaces.health import database_check
+from shared_kernel.interfaces.processes import (
+    cancel_all,
+    every,
+    register_products,
+    send_heartbeats_every,
+)
 from shared_kernel.interfaces.served import ServedCode, StreamPayload, acl_modules, agent_sources
 from shared_kernel.interfaces.slo import read_meter_dependency, slo_router
 
@@ -248,10 +245,11 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
         await analytics_store.create_all()
         if relay is not None:
             await relay.start()
-        registration = (
-            asyncio.create_task(_register_products(settings, container.kafka()))
-            if settings.catalog_url
-            else None
+        registration = asyncio.create_task(
+            register_products(
+                settings, container.kafka(), context=CONTEXT, dataproduct_dir=DATAPRODUCT_DIR
+            ),
+            name="catalog-registration",
         )
         expiry = asyncio.create_task(
             _expire_idempotency_keys_every(
@@ -262,13 +260,7 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
         try:
             yield
         finally:
-            expiry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await expiry
-            if registration is not None:
-                registration.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await registration
+            await cancel_all([expiry, registration])
             if relay is not None:
                 await relay.stop()
             await analytics_store.dispose()
@@ -321,27 +313,6 @@ async def _expire_idempotency_keys_every(
             if forgotten:
                 logger.info("forgot %d idempotency keys older than %s", forgotten, retention)
         await asyncio.sleep(interval_s)
-
-
-async def _register_products(settings: SupplyChainSettings, kafka: KafkaSettings) -> None:
-    """Announce the context's data products to the catalog, in the background so a
-    catalog that is down never delays the API; registering again is harmless."""
-    assert settings.catalog_url is not None
-    registrations = build_registrations(
-        DATAPRODUCT_DIR,
-        context=CONTEXT,
-        api_base_url=settings.public_api_url,
-        kafka_bootstrap_servers=kafka.bootstrap_servers,
-        snapshot_root=settings.snapshot_dir,
-    )
-    try:
-        urns = await register_products(
-            settings.catalog_url, registrations, auth=_catalog_auth(settings)
-        )
-    except CatalogError:
-        logger.exception("registering the data products in the catalog failed")
-        return
-    logger.info("registered %d data products in the catalog", len(urns))
 
 
 async def upgrade_database(container: SupplyChainContainer | None = None) -> None:
@@ -447,20 +418,34 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
     app = create_stream_app(container.stream_app_id(), kafka, datadir=settings.stream_datadir)
     streams = build_analytics(app, store, propose, topics=container.analytics_topics(), sli=monitor)
     await streams.declare_output_topics(kafka)
-    background = [
-        asyncio.create_task(_write_snapshots_every(store, settings), name="snapshots"),
+    alert_after = timedelta(seconds=sli_settings.gap_alert_after_s)
+
+    async def snapshot_today() -> object:
+        return await write_snapshots(store, settings.snapshot_dir, datetime.now(UTC).date())
+
+    background: list[asyncio.Task[object]] = [
+        asyncio.create_task(
+            every(settings.snapshot_interval_s, snapshot_today, "writing the daily snapshots"),
+            name="snapshots",
+        ),
         asyncio.create_task(
             write_slis_every(monitor, SliStore(store.engine), sli_settings), name="slis"
         ),
-        asyncio.create_task(_report_gaps_every(streams, sli_settings), name="gaps"),
+        asyncio.create_task(
+            every(
+                sli_settings.interval_s,
+                lambda: streams.report_gaps(alert_after),
+                "looking for gaps",
+            ),
+            name="gaps",
+        ),
+        asyncio.create_task(
+            send_heartbeats_every(
+                monitor, settings, context=CONTEXT, interval_s=sli_settings.interval_s
+            ),
+            name="catalog-heartbeats",
+        ),
     ]
-    if settings.catalog_url:
-        background.append(
-            asyncio.create_task(
-                _heartbeats_every(monitor, settings, sli_settings.interval_s),
-                name="catalog-heartbeats",
-            )
-        )
     carrier_settings = CarrierSettings()
     carrier = CarrierClient.from_settings(carrier_settings) if carrier_settings.enabled else None
     if carrier is not None:
@@ -481,66 +466,11 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
     try:
         await serve(app, kafka, stop=stop)
     finally:
-        for task in background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(background)
         if carrier is not None:
             await carrier.aclose()
         await store.dispose()
         await container.engine().dispose()
-
-
-async def _report_gaps_every(streams: AnalyticsStreams, settings: SliSettings) -> None:
-    """Held events and the gaps they wait for, into the SLIs and, past the alert
-    delay, the log; a failed look is logged and retried next round."""
-    alert_after = timedelta(seconds=settings.gap_alert_after_s)
-    while True:
-        await asyncio.sleep(settings.interval_s)
-        try:
-            await streams.report_gaps(alert_after)
-        except Exception:
-            logger.exception("looking for gaps failed; retrying next round")
-
-
-async def _heartbeats_every(
-    monitor: SliMonitor, settings: SupplyChainSettings, interval_s: float
-) -> None:
-    """Report each product's live SLIs to the catalog, which judges them against the
-    objectives of the product's contract; a catalog that is down is retried next round."""
-    assert settings.catalog_url is not None
-    auth = _catalog_auth(settings)
-    while True:
-        await asyncio.sleep(interval_s)
-        for snapshot in monitor.snapshots():
-            await send_heartbeat(
-                settings.catalog_url,
-                f"urn:dpmesh:{CONTEXT}:{snapshot.product}",
-                slis=snapshot.slis(),
-                auth=auth,
-            )
-
-
-def _catalog_auth(settings: SupplyChainSettings) -> ClientCredentials | None:
-    """The context's client credentials for the catalog, when configured (the catalog
-    then wants ``catalog:supply_chain:write``); the token URL is the platform's."""
-    if not settings.catalog_client_id or settings.catalog_client_secret is None:
-        return None
-    return ClientCredentials(
-        AuthSettings().token_url,
-        settings.catalog_client_id,
-        settings.catalog_client_secret.get_secret_value(),
-    )
-
-
-async def _write_snapshots_every(store: AnalyticsReadStore, settings: SupplyChainSettings) -> None:
-    """Rewrite today's snapshot periodically; a failed write is logged and retried."""
-    while True:
-        await asyncio.sleep(settings.snapshot_interval_s)
-        try:
-            await write_snapshots(store, settings.snapshot_dir, datetime.now(UTC).date())
-        except Exception:
-            logger.exception("writing the daily snapshots failed; retrying next round")
 
 
 async def write_daily_snapshot(

@@ -40,9 +40,14 @@ SequenceType = BigInteger().with_variant(Integer(), "sqlite")
 TopicRouter = Callable[[DomainEvent], str]
 
 
-def default_topic(event: DomainEvent) -> str:
+def topic_of(event_type: type[DomainEvent]) -> str:
     """``<context>.<aggregate>.v<major>``, the naming rule of DESIGN.md."""
-    return f"{event.context}.{event.aggregate_type}.v{event.schema_version}"
+    return f"{event_type.context}.{event_type.aggregate_type}.v{event_type.schema_version}"
+
+
+def default_topic(event: DomainEvent) -> str:
+    """The topic of ``event`` by the naming rule (:func:`topic_of`)."""
+    return topic_of(type(event))
 
 
 def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:

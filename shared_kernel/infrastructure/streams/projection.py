@@ -1,0 +1,238 @@
+"""Stream-processed data products from a context's domain events, the safe way by default.
+
+A :class:`Projection` says which topic an agent reads, which event types it knows,
+which products it feeds and how an event changes them: ``apply(tx, event, at)``
+reads and writes the worker's state through ``tx`` and returns the product rows to
+upsert. :class:`ProjectionStreams` registers one thin faust agent per projection and
+gives every one of them what docs/stream-processing.md argues a crash-safe worker needs:
+
+- an event's state change, its product rows and the aggregate version it applied are
+  committed in one read-store transaction (``streams.state``);
+- per aggregate, versions are applied in order: a redelivery changes nothing, a
+  version that skips ahead is held until the missing ones arrive, an open gap is
+  reported (:meth:`ProjectionStreams.report_gaps`);
+- an event that can never be applied (malformed, or refused by the domain) goes to the
+  dead-letter topic with its reason; one that fails because the store is away is
+  retried, then the worker stops (exit non-zero): the product is late, never wrong;
+- events of types the worker does not know are skipped and counted;
+- with an :class:`~shared_kernel.infrastructure.slo.SliRecorder`, the products' live
+  SLIs are measured as the agents run (``streams.measures``).
+
+Contexts whose products join several streams by another key (the supply chain's
+re-keyed topics) write their agents by hand on the same parts.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import faust
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared_kernel.domain import DomainError, DomainEvent
+from shared_kernel.infrastructure.messaging.cloudevents import EventEnvelope
+from shared_kernel.infrastructure.messaging.consumer import PermanentEventError
+from shared_kernel.infrastructure.serialization import event_from_json
+from shared_kernel.infrastructure.slo import SliRecorder
+from shared_kernel.infrastructure.streams.app import event_topic, stream_agent
+from shared_kernel.infrastructure.streams.events import process_events
+from shared_kernel.infrastructure.streams.idempotency import aggregate_version_of
+from shared_kernel.infrastructure.streams.measures import (
+    AgentMeasure,
+    dead_letter_hook,
+    measured_handler,
+    observe_freshness,
+)
+from shared_kernel.infrastructure.streams.state import (
+    Gap,
+    Outcome,
+    StateTransaction,
+    StreamState,
+)
+
+__all__ = ["Projection", "ProjectionSink", "ProjectionStreams"]
+
+logger = logging.getLogger(__name__)
+
+#: A failing sink (the read store down) is retried this many times, about half a
+#: minute with the kernel's backoff, before the worker stops (exit non-zero).
+MAX_ATTEMPTS = 18
+
+Apply = Callable[[StateTransaction, Any, datetime], Awaitable[Sequence[object]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """One agent: the domain topic it reads, the event classes it applies (by their
+    CloudEvents type), the products it feeds and the change an event makes."""
+
+    name: str
+    topic: str
+    events: tuple[type[DomainEvent], ...]
+    products: tuple[str, ...]
+    apply: Apply
+
+    @property
+    def event_classes(self) -> dict[str, type[DomainEvent]]:
+        return {cls.type_name(): cls for cls in self.events}
+
+
+class ProjectionSink(Protocol):
+    """The read store as the worker needs it (``infrastructure.products.ProductReadStore``)."""
+
+    def stream_state(self, consumer: str) -> StreamState: ...
+
+    def product_of(self, row: object) -> str: ...
+
+    async def write_in(self, conn: AsyncConnection, rows: Sequence[object]) -> None: ...
+
+
+class ProjectionStreams:
+    """The agents of ``projections`` on ``app``, writing into ``sink``."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        sink: ProjectionSink,
+        projections: Iterable[Projection],
+        *,
+        context: str,
+        partitions: int | None = None,
+        sli: SliRecorder | None = None,
+    ) -> None:
+        self.app = app
+        self.sink = sink
+        self.context = context
+        self.sli = sli
+        self.projections = tuple(projections)
+        self.partitions = partitions or int(app.conf.topic_partitions)
+        #: Events of types this worker does not know, per type: skipped, but counted.
+        self.unknown_types: Counter[str] = Counter()
+        for projection in self.projections:
+            self._agent(projection)
+
+    @functools.cached_property
+    def state(self) -> StreamState:
+        """The worker's durable state, in the read store's database (made on first use,
+        so that the topology can be inspected without a database)."""
+        return self.sink.stream_state(str(self.app.conf.id))
+
+    @property
+    def output_topics(self) -> dict[str, int]:
+        """Topics the worker writes but does not read: none."""
+        return {}
+
+    def _agent(self, projection: Projection) -> None:
+        classes = projection.event_classes
+
+        async def apply(envelope: EventEnvelope) -> None:
+            try:
+                await self._in_sequence(projection, classes, envelope)
+            except DomainError as exc:
+                raise PermanentEventError(f"{type(exc).__name__}: {exc}") from exc
+
+        handler: Callable[[EventEnvelope], Awaitable[Any]] = apply
+        on_dead_letter = None
+        if self.sli is not None:
+            measure = AgentMeasure(projection.products, projection.topic)
+            handler = measured_handler(apply, self.sli, measure)
+            on_dead_letter = dead_letter_hook(self.sli, measure)
+
+        async def agent(stream: faust.StreamT[Any]) -> None:
+            await process_events(
+                stream,
+                handler,
+                max_attempts=MAX_ATTEMPTS,
+                on_dead_letter=on_dead_letter,
+                give_up="crash",
+            )
+
+        source = event_topic(self.app, projection.topic, partitions=self.partitions)
+        stream_agent(self.app, source, name=f"{self.context}.products.{projection.name}")(agent)
+
+    async def _in_sequence(
+        self,
+        projection: Projection,
+        classes: Mapping[str, type[DomainEvent]],
+        envelope: EventEnvelope,
+    ) -> None:
+        subject = envelope.subject or envelope.key
+        version = aggregate_version_of(envelope)
+        if subject is None or version is None or version < 1:
+            raise PermanentEventError(
+                f"{envelope.type} {envelope.id} names no aggregate and version; "
+                "its place in the aggregate's history is unknown"
+            )
+
+        async def change(tx: StateTransaction, held: EventEnvelope) -> None:
+            cls = classes.get(held.type)
+            if cls is None:
+                self._unknown(projection, held.type)
+                return
+            event = event_from_json(cls, json.dumps(held.data))
+            rows = await projection.apply(tx, event, held.time)
+            if rows:
+                await self.sink.write_in(tx.connection, rows)
+                if self.sli is not None:
+                    recorder, product_of = self.sli, self.sink.product_of
+                    tx.after_commit.append(lambda: observe_freshness(recorder, rows, product_of))
+
+        outcome, _ = await self.state.apply_in_sequence(
+            envelope, f"{projection.name}/{subject}", version, change
+        )
+        if outcome is Outcome.DUPLICATE:
+            logger.info("skipped redelivered %s v%s of %s", envelope.type, version, subject)
+        elif outcome is Outcome.HELD:
+            logger.warning(
+                "held %s v%s of %s: an earlier version has not arrived",
+                envelope.type,
+                version,
+                subject,
+            )
+
+    def _unknown(self, projection: Projection, event_type: str) -> None:
+        self.unknown_types[event_type] += 1
+        if self.unknown_types[event_type] == 1:
+            logger.warning("events of unknown type %s are skipped (and counted)", event_type)
+        if self.sli is not None:
+            for product in projection.products:
+                self.sli.observe_unknown_type(product, event_type)
+
+    async def gaps(self) -> list[Gap]:
+        """Aggregates whose events wait for missing versions (see ``streams.state``)."""
+        return await self.state.gaps()
+
+    async def report_gaps(self, alert_after: timedelta) -> list[Gap]:
+        """Tell the SLIs how many versions the held events wait for, and log an error
+        for each gap open longer than ``alert_after`` (true across restarts: read from
+        the durable state)."""
+        gaps = await self.gaps()
+        by_name = {projection.name: projection for projection in self.projections}
+        missing: Counter[str] = Counter()
+        now = datetime.now(UTC)
+        for gap in gaps:
+            projection = by_name.get(gap.aggregate.split("/", 1)[0])
+            for product in projection.products if projection is not None else ():
+                missing[product] += gap.missing
+            if now - gap.since >= alert_after:
+                logger.error(
+                    "gap in %s: versions %s..%s missing for %.0f s, %s later events held; "
+                    "if the broker lost them, replay the outbox ('dpmesh replay %s')",
+                    gap.aggregate,
+                    gap.first,
+                    gap.last,
+                    (now - gap.since).total_seconds(),
+                    gap.held,
+                    self.context,
+                )
+        if self.sli is not None:
+            for product in {p for projection in self.projections for p in projection.products}:
+                self.sli.observe_held(product, missing[product])
+        return gaps
