@@ -13,6 +13,7 @@ from dpmesh.commands.catalog import catalog
 from dpmesh.commands.contracts import app as contracts_app
 from dpmesh.commands.demo import demo
 from dpmesh.commands.fake import fake
+from dpmesh.commands.new_context import new_context
 from dpmesh.commands.run import migrate, replay, run, snapshot
 from dpmesh.commands.simulate import simulate
 from dpmesh.commands.sql import sql
@@ -50,6 +51,7 @@ app.command(
 )(catalog)
 app.command("migrate")(migrate)
 app.command("replay")(replay)
+app.command("new-context")(new_context)
 app.add_typer(contracts_app, name="contracts")
 
 
