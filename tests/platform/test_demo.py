@@ -207,8 +207,16 @@ class Demo:
 
 
 @contextlib.contextmanager
-def running_demo(tmp_path: Path, *, duration: float, simulate: bool = True) -> Iterator[Demo]:
-    """``python -m dpmesh demo`` on free ports; stopped with Ctrl-C if still running after."""
+def running_demo(
+    tmp_path: Path,
+    *,
+    duration: float,
+    simulate: bool = True,
+    project: Path = REPO,
+    env: dict[str, str] | None = None,
+) -> Iterator[Demo]:
+    """``python -m dpmesh demo`` of ``project`` on free ports; stopped with Ctrl-C if
+    still running after. The first context's API gets the port the test watches."""
     catalog_port, api_port, carrier_port = free_ports(3)
     state_dir = tmp_path / "demo"
     output_path = tmp_path / "demo-output.txt"
@@ -230,12 +238,13 @@ def running_demo(tmp_path: Path, *, duration: float, simulate: bool = True) -> I
     ]
     if not simulate:
         command.append("--no-simulate")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"}
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"}
+    environment |= env or {}
     with output_path.open("wb") as output:
         process = subprocess.Popen(
             command,
-            cwd=REPO,
-            env=env,
+            cwd=project,
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
