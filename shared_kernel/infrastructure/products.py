@@ -40,14 +40,13 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeEngine
 
 from shared_kernel.application.products import ProductSpec
 from shared_kernel.infrastructure import sli_store
-from shared_kernel.infrastructure.database import create_engine
+from shared_kernel.infrastructure.database import create_engine, upsert_insert
 from shared_kernel.infrastructure.persistence.types import ExactDecimal, UtcDateTime
 from shared_kernel.infrastructure.streams.state import StreamState, stream_state_tables
 
@@ -58,6 +57,8 @@ __all__ = [
     "arrow_schema",
     "product_table",
     "snapshot_path",
+    "upsert_newer",
+    "write_parquet",
 ]
 
 R = TypeVar("R")
@@ -224,7 +225,7 @@ class ProductReadStore:
             values["materialized_at"] = now
             by_product.setdefault(spec.name, {})[spec.key_of(row)] = values
         for name, keyed in by_product.items():
-            await _upsert(conn, self._tables[name], self.specs[name].key, list(keyed.values()))
+            await upsert_newer(conn, self._tables[name], list(keyed.values()))
 
     async def page(
         self, product: str, *, limit: int = 500, offset: int = 0
@@ -269,12 +270,12 @@ class ProductReadStore:
                     break
             path = snapshot_path(root, name, day)
             table = pa.Table.from_pylist(records, schema=arrow_schema(spec))
-            await asyncio.to_thread(_write_parquet, path, table)
+            await asyncio.to_thread(write_parquet, path, table)
             written[name] = path
         return written
 
 
-def _write_parquet(path: Path, table: pa.Table) -> None:
+def write_parquet(path: Path, table: pa.Table) -> None:
     """Write beside, then rename: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -282,18 +283,13 @@ def _write_parquet(path: Path, table: pa.Table) -> None:
     os.replace(temporary, path)
 
 
-async def _upsert(
-    conn: AsyncConnection, table: Table, key: Sequence[str], rows: list[dict[str, Any]]
-) -> None:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        insert: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:  # pragma: no cover - the settings only allow the two
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+async def upsert_newer(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE stored.as_of <= new.as_of``: a
+    row is never replaced by one computed from older facts."""
+    key = [column.name for column in table.primary_key]
+    insert = upsert_insert(conn.dialect.name, table)
     statement = insert.on_conflict_do_update(
-        index_elements=list(key),
+        index_elements=key,
         set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in key},
         where=table.c.as_of <= insert.excluded.as_of,
     )

@@ -26,11 +26,10 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared_kernel.infrastructure.database import create_engine
+from shared_kernel.infrastructure.database import create_engine, upsert_insert
 from shared_kernel.infrastructure.persistence.types import UtcDateTime
 from shared_kernel.infrastructure.slo import SliMonitor, SliSnapshot
 
@@ -158,13 +157,7 @@ class SliStore:
 
 
 async def _upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        insert: Any = postgresql.insert(product_sli)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(product_sli)
-    else:  # pragma: no cover - the settings only allow the two
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+    insert = upsert_insert(conn.dialect.name, product_sli)
     statement = insert.on_conflict_do_update(
         index_elements=["product", "worker"],
         set_={name: insert.excluded[name] for name in _FIELDS if name != "product"},

@@ -57,7 +57,13 @@ from shared_kernel.infrastructure.streams.state import (
     StreamState,
 )
 
-__all__ = ["Projection", "ProjectionSink", "ProjectionStreams"]
+__all__ = [
+    "Projection",
+    "ProjectionSink",
+    "ProjectionStreams",
+    "apply_in_order",
+    "report_open_gaps",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -163,14 +169,6 @@ class ProjectionStreams:
         classes: Mapping[str, type[DomainEvent]],
         envelope: EventEnvelope,
     ) -> None:
-        subject = envelope.subject or envelope.key
-        version = aggregate_version_of(envelope)
-        if subject is None or version is None or version < 1:
-            raise PermanentEventError(
-                f"{envelope.type} {envelope.id} names no aggregate and version; "
-                "its place in the aggregate's history is unknown"
-            )
-
         async def change(tx: StateTransaction, held: EventEnvelope) -> None:
             cls = classes.get(held.type)
             if cls is None:
@@ -184,18 +182,7 @@ class ProjectionStreams:
                     recorder, product_of = self.sli, self.sink.product_of
                     tx.after_commit.append(lambda: observe_freshness(recorder, rows, product_of))
 
-        outcome, _ = await self.state.apply_in_sequence(
-            envelope, f"{projection.name}/{subject}", version, change
-        )
-        if outcome is Outcome.DUPLICATE:
-            logger.info("skipped redelivered %s v%s of %s", envelope.type, version, subject)
-        elif outcome is Outcome.HELD:
-            logger.warning(
-                "held %s v%s of %s: an earlier version has not arrived",
-                envelope.type,
-                version,
-                subject,
-            )
+        await apply_in_order(self.state, envelope, projection.name, change)
 
     def _unknown(self, projection: Projection, event_type: str) -> None:
         self.unknown_types[event_type] += 1
@@ -210,29 +197,77 @@ class ProjectionStreams:
         return await self.state.gaps()
 
     async def report_gaps(self, alert_after: timedelta) -> list[Gap]:
-        """Tell the SLIs how many versions the held events wait for, and log an error
-        for each gap open longer than ``alert_after`` (true across restarts: read from
-        the durable state)."""
-        gaps = await self.gaps()
-        by_name = {projection.name: projection for projection in self.projections}
-        missing: Counter[str] = Counter()
-        now = datetime.now(UTC)
-        for gap in gaps:
-            projection = by_name.get(gap.aggregate.split("/", 1)[0])
-            for product in projection.products if projection is not None else ():
-                missing[product] += gap.missing
-            if now - gap.since >= alert_after:
-                logger.error(
-                    "gap in %s: versions %s..%s missing for %.0f s, %s later events held; "
-                    "if the broker lost them, replay the outbox ('dpmesh replay %s')",
-                    gap.aggregate,
-                    gap.first,
-                    gap.last,
-                    (now - gap.since).total_seconds(),
-                    gap.held,
-                    self.context,
-                )
-        if self.sli is not None:
-            for product in {p for projection in self.projections for p in projection.products}:
-                self.sli.observe_held(product, missing[product])
-        return gaps
+        """:func:`report_open_gaps` of this worker's projections."""
+        by_name = {projection.name: projection.products for projection in self.projections}
+        return await report_open_gaps(
+            await self.gaps(),
+            alert_after,
+            context=self.context,
+            products_of=lambda sequence: by_name.get(sequence, ()),
+            all_products={p for products in by_name.values() for p in products},
+            sli=self.sli,
+        )
+
+
+async def apply_in_order(
+    state: StreamState,
+    envelope: EventEnvelope,
+    sequence: str,
+    apply: Callable[[StateTransaction, EventEnvelope], Awaitable[None]],
+) -> Outcome:
+    """Apply ``envelope`` in its aggregate's version order, in the sequence
+    ``<sequence>/<aggregate>`` (module docstring of ``streams.state``): a redelivery is
+    skipped, a version past the next is held. An event that names no aggregate and
+    version cannot be placed: it is a dead letter."""
+    subject = envelope.subject or envelope.key
+    version = aggregate_version_of(envelope)
+    if subject is None or version is None or version < 1:
+        raise PermanentEventError(
+            f"{envelope.type} {envelope.id} names no aggregate and version; "
+            "its place in the aggregate's history is unknown"
+        )
+    outcome, _ = await state.apply_in_sequence(envelope, f"{sequence}/{subject}", version, apply)
+    if outcome is Outcome.DUPLICATE:
+        logger.info("skipped redelivered %s v%s of %s", envelope.type, version, subject)
+    elif outcome is Outcome.HELD:
+        logger.warning(
+            "held %s v%s of %s: an earlier version has not arrived",
+            envelope.type,
+            version,
+            subject,
+        )
+    return outcome
+
+
+async def report_open_gaps(
+    gaps: Sequence[Gap],
+    alert_after: timedelta,
+    *,
+    context: str,
+    products_of: Callable[[str], Iterable[str]],
+    all_products: Iterable[str],
+    sli: SliRecorder | None,
+) -> list[Gap]:
+    """Tell the SLIs how many versions the held events wait for (per product, through
+    ``products_of`` a sequence name) and log an error for each gap open longer than
+    ``alert_after``; read from the durable state, so true across restarts."""
+    missing: Counter[str] = Counter()
+    now = datetime.now(UTC)
+    for gap in gaps:
+        for product in products_of(gap.aggregate.split("/", 1)[0]):
+            missing[product] += gap.missing
+        if now - gap.since >= alert_after:
+            logger.error(
+                "gap in %s: versions %s..%s missing for %.0f s, %s later events held; "
+                "if the broker lost them, replay the outbox ('dpmesh replay %s')",
+                gap.aggregate,
+                gap.first,
+                gap.last,
+                (now - gap.since).total_seconds(),
+                gap.held,
+                context,
+            )
+    if sli is not None:
+        for product in set(all_products):
+            sli.observe_held(product, missing[product])
+    return list(gaps)

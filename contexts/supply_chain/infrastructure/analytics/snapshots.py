@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
-import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
 from contexts.supply_chain.application.analytics import (
     ALERTS,
@@ -37,10 +35,10 @@ from contexts.supply_chain.application.analytics import (
     SupplierPerformance,
     fields_of,
 )
+from shared_kernel.infrastructure.products import SNAPSHOT_FILE, snapshot_path, write_parquet
 
 __all__ = ["SCHEMAS", "SNAPSHOT_FILE", "snapshot_path", "write_snapshots"]
 
-SNAPSHOT_FILE = "part-00000.parquet"
 _PAGE = 5000
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -147,10 +145,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-def snapshot_path(root: str | Path, product: str, day: date) -> Path:
-    return Path(root) / product / f"date={day.isoformat()}" / SNAPSHOT_FILE
-
-
 async def write_snapshots(
     read_store: ProductReader, root: str | Path, day: date
 ) -> dict[str, Path]:
@@ -164,16 +158,11 @@ async def write_snapshots(
     }
     for product, rows in records.items():
         path = snapshot_path(root, product, day)
-        await asyncio.to_thread(_write, path, pa.Table.from_pylist(rows, schema=SCHEMAS[product]))
+        await asyncio.to_thread(
+            write_parquet, path, pa.Table.from_pylist(rows, schema=SCHEMAS[product])
+        )
         written[product] = path
     return written
-
-
-def _write(path: Path, table: pa.Table) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, temporary)
-    os.replace(temporary, path)
 
 
 T = TypeVar("T")

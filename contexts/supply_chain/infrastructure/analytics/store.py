@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,6 +32,7 @@ from contexts.supply_chain.application.analytics import (
 from contexts.supply_chain.infrastructure.analytics import tables
 from shared_kernel.infrastructure import sli_store
 from shared_kernel.infrastructure.database import create_engine
+from shared_kernel.infrastructure.products import upsert_newer
 from shared_kernel.infrastructure.streams.state import StreamState
 
 __all__ = ["AnalyticsReadStore"]
@@ -101,7 +101,7 @@ class AnalyticsReadStore:
             # The last version of a row in one batch wins (one statement per table).
             by_table.setdefault(table.name, {})[key] = values
         for name, keyed in by_table.items():
-            await _upsert(conn, tables.metadata.tables[name], list(keyed.values()))
+            await upsert_newer(conn, tables.metadata.tables[name], list(keyed.values()))
 
     # -- ProductReader ---------------------------------------------------------------
 
@@ -198,27 +198,6 @@ class AnalyticsReadStore:
             query = query.limit(limit).offset(offset)
         async with self.engine.connect() as conn:
             return list((await conn.execute(query)).mappings())
-
-
-async def _upsert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE stored.as_of <= new.as_of``."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        insert: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:  # pragma: no cover - the settings only allow the two
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
-    statement = insert.on_conflict_do_update(
-        index_elements=[column.name for column in table.primary_key],
-        set_={
-            column.name: insert.excluded[column.name]
-            for column in table.columns
-            if not column.primary_key
-        },
-        where=table.c.as_of <= insert.excluded.as_of,
-    )
-    await conn.execute(statement, rows)
 
 
 # -- rows <-> records --------------------------------------------------------------------

@@ -54,7 +54,7 @@ import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 import faust
@@ -110,14 +110,13 @@ from shared_kernel.infrastructure.slo import SliRecorder
 from shared_kernel.infrastructure.streams import (
     DeadLetterHook,
     PermanentEventError,
-    aggregate_version_of,
     event_topic,
     process_events,
     stream_agent,
 )
+from shared_kernel.infrastructure.streams.projection import apply_in_order, report_open_gaps
 from shared_kernel.infrastructure.streams.state import (
     Gap,
-    Outcome,
     StateTransaction,
     StreamState,
 )
@@ -337,25 +336,7 @@ class AnalyticsStreams:
         apply: Callable[[StateTransaction, EventEnvelope], Awaitable[None]],
     ) -> None:
         """Apply ``envelope`` in its aggregate's version order (module docstring)."""
-        subject = envelope.subject or envelope.key
-        version = aggregate_version_of(envelope)
-        if subject is None or version is None or version < 1:
-            raise PermanentEventError(
-                f"{envelope.type} {envelope.id} names no aggregate and version; "
-                "its place in the aggregate's history is unknown"
-            )
-        outcome, _ = await self.state.apply_in_sequence(
-            envelope, f"{role}/{subject}", version, apply
-        )
-        if outcome is Outcome.DUPLICATE:
-            logger.info("skipped redelivered %s v%s of %s", envelope.type, version, subject)
-        elif outcome is Outcome.HELD:
-            logger.warning(
-                "held %s v%s of %s: an earlier version has not arrived",
-                envelope.type,
-                version,
-                subject,
-            )
+        await apply_in_order(self.state, envelope, role, apply)
 
     def _known(self, envelope: EventEnvelope, role: str) -> bool:
         """Whether this worker knows the event's type; unknown ones are counted."""
@@ -370,31 +351,16 @@ class AnalyticsStreams:
         return False
 
     async def report_gaps(self, alert_after: timedelta) -> list[Gap]:
-        """Tell the SLIs how many versions the held events wait for, and raise an alert
-        (an error in the log, the open gap in the completeness SLI) for each gap open
-        longer than ``alert_after``. Read from the durable state: true across restarts."""
-        gaps = await self.gaps()
-        missing: Counter[str] = Counter()
-        now = datetime.now(UTC)
-        for gap in gaps:
-            role = gap.aggregate.split("/", 1)[0]
-            for product in ROLE_PRODUCTS.get(role, ()):
-                missing[product] += gap.missing
-            if now - gap.since >= alert_after:
-                logger.error(
-                    "gap in %s: versions %s..%s missing for %.0f s, %s later events held; "
-                    "if the broker lost them, replay the outbox ('dpmesh replay %s')",
-                    gap.aggregate,
-                    gap.first,
-                    gap.last,
-                    (now - gap.since).total_seconds(),
-                    gap.held,
-                    CONTEXT,
-                )
-        if self.sli is not None:
-            for product in {p for products in ROLE_PRODUCTS.values() for p in products}:
-                self.sli.observe_held(product, missing[product])
-        return gaps
+        """Held events and their gaps into the SLIs and, past ``alert_after``, the log
+        (``report_open_gaps``)."""
+        return await report_open_gaps(
+            await self.gaps(),
+            alert_after,
+            context=CONTEXT,
+            products_of=lambda role: ROLE_PRODUCTS.get(role, ()),
+            all_products={p for products in ROLE_PRODUCTS.values() for p in products},
+            sli=self.sli,
+        )
 
     # -- inventory levels and stock-out alerts ----------------------------------------
 
