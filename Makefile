@@ -11,9 +11,13 @@ PYTEST_ARGS ?=
 TOOLS       := .tools/venv
 TOOLS_STAMP := $(TOOLS)/.installed
 LINT_TOOLS  := 'datacontract-cli>=1.2.8,<1.3' 'dataproduct-cli>=0.3.2,<0.4'
+# The API fuzzer runs the real servers from outside, from its own virtualenv too.
+FUZZ        := .tools/fuzz
+FUZZ_STAMP  := $(FUZZ)/.installed
+FUZZ_TOOLS  := 'schemathesis>=4.3,<5'
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck imports lint-descriptors fmt bench clean
+.PHONY: help install demo test fuzz lint typecheck imports lint-descriptors fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,13 +35,22 @@ $(TOOLS_STAMP):
 	$(TOOLS)/bin/python -m pip install --quiet $(LINT_TOOLS)
 	@touch $(TOOLS_STAMP)
 
+$(FUZZ_STAMP):
+	@test -x $(FUZZ)/bin/python || $(PYTHON) -m venv $(FUZZ)
+	$(FUZZ)/bin/python -m pip install --quiet --upgrade pip
+	$(FUZZ)/bin/python -m pip install --quiet $(FUZZ_TOOLS)
+	@touch $(FUZZ_STAMP)
+
 install: $(STAMP) ## Create .venv and install dpmesh with its dev and embedded extras
 
 demo: $(STAMP) ## Run the supply-chain demo locally (embedded broker, SQLite; no Docker)
 	$(BIN)/dpmesh demo
 
-test: lint typecheck imports lint-descriptors ## Everything CI checks: lint, types, architecture, descriptors, the whole test suite
+test: lint typecheck imports lint-descriptors $(FUZZ_STAMP) ## Everything CI checks: lint, types, architecture, descriptors, the whole test suite (fuzzing included)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+fuzz: $(STAMP) $(FUZZ_STAMP) ## Schemathesis against every API, access control off and on (also part of make test)
+	$(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -197,6 +197,16 @@ def _invalid_request(description: str) -> _OAuthError:
     return _OAuthError(400, "invalid_request", description)
 
 
+#: The error body of the token endpoint (RFC 6749 §5.2), not a problem document.
+OAUTH_ERROR_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "error_description": {"type": "string"},
+    },
+}
+
 _OPENAPI: Final[dict[str, Any]] = {
     "requestBody": {
         "required": True,
@@ -242,8 +252,14 @@ _OPENAPI: Final[dict[str, Any]] = {
                 }
             },
         },
-        "400": {"description": "invalid_request, unsupported_grant_type or invalid_scope"},
-        "401": {"description": "invalid_client"},
+        "400": {
+            "description": "invalid_request, unsupported_grant_type or invalid_scope",
+            "content": {"application/json": {"schema": OAUTH_ERROR_SCHEMA}},
+        },
+        "401": {
+            "description": "invalid_client",
+            "content": {"application/json": {"schema": OAUTH_ERROR_SCHEMA}},
+        },
     },
 }
 
@@ -257,8 +273,9 @@ def token_router(
 ) -> APIRouter:
     """``POST /oauth/token`` for ``clients`` (default: :func:`resolve_clients`).
 
-    Without a signing key (``DPMESH_AUTH_JWT_SECRET``) the route still exists and
-    answers 503, so a platform can mount it unconditionally.
+    Without a signing key (``DPMESH_AUTH_SIGNING_KEY``) the route still exists and
+    answers 503, so a platform can mount it unconditionally; the OpenAPI document then
+    leaves it out, since it cannot serve what the document would promise.
     """
     known = resolve_clients(settings) if clients is None else clients
     now = clock or (lambda: datetime.now(UTC))
@@ -290,6 +307,7 @@ def token_router(
         summary="Get an access token with the client-credentials grant (RFC 6749 §4.4)",
         openapi_extra=_OPENAPI,
         response_class=JSONResponse,
+        include_in_schema=can_issue,
     )
     async def token(request: Request) -> JSONResponse:
         if not can_issue:

@@ -312,7 +312,59 @@ def declare_problems(app: FastAPI) -> None:
                 for status, response in responses.items():
                     if status.startswith(("4", "5")) and _generic(response):
                         response.update(problem)
+        _tidy(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: What a decimal sent as a JSON string looks like (pydantic accepts these and no others).
+DECIMAL_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _tidy(schema: dict[str, Any]) -> None:
+    """Say precisely what the server accepts, where FastAPI's document is looser:
+
+    - an optional header or query parameter is either absent or a value: FastAPI
+      declares ``str | None`` as "string or null", and a client that sends the text
+      ``null`` gets a 422 the document did not announce;
+    - a decimal accepted as a string (pydantic's ``number | string``) must be a numeral.
+    """
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", ()):
+                if not parameter.get("required") and isinstance(parameter.get("schema"), dict):
+                    parameter["schema"] = _without_null(parameter["schema"])
+    _numeral_strings(schema.get("components", {}).get("schemas", {}))
+    for operations in schema.get("paths", {}).values():
+        _numeral_strings(operations)
+
+
+def _without_null(found: dict[str, Any]) -> dict[str, Any]:
+    members = found.get("anyOf")
+    if not isinstance(members, list):
+        return found
+    kept = [member for member in members if member != {"type": "null"}]
+    if len(kept) == 1:
+        rest = {key: value for key, value in found.items() if key != "anyOf"}
+        return {**kept[0], **rest}
+    return {**found, "anyOf": kept}
+
+
+def _numeral_strings(node: Any) -> None:
+    if isinstance(node, dict):
+        members = node.get("anyOf")
+        if isinstance(members, list) and {"type": "number"} in [
+            {k: v for k, v in m.items() if k == "type"} for m in members if isinstance(m, dict)
+        ]:
+            for member in members:
+                if isinstance(member, dict) and member.get("type") == "string":
+                    member.setdefault("pattern", DECIMAL_TEXT)
+        for value in node.values():
+            _numeral_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _numeral_strings(value)

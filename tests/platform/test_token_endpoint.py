@@ -197,15 +197,17 @@ async def test_malformed_requests_are_invalid_request(
     assert why in response.json()["error_description"]
 
 
-async def test_without_a_signing_key_the_endpoint_answers_503() -> None:
+async def test_without_a_signing_key_the_endpoint_answers_503_and_is_not_documented() -> None:
     async with client_for(AuthSettings(environment="local")) as http:
         response = await http.post(
             "/oauth/token",
             content="grant_type=client_credentials",
             headers=FORM | basic("writer", "writer-secret"),
         )
+        document = (await http.get("/openapi.json")).json()
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"
+    assert "/oauth/token" not in document["paths"]
 
 
 async def test_the_demo_clients_serve_the_demo_only() -> None:

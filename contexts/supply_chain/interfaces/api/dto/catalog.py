@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from contexts.supply_chain.application.commands.catalog import (
     RegisterSku,
@@ -125,7 +125,9 @@ class RegisterSkuIn(Input):
     unit: Unit = "each"
     reorder_point: Amount
     safety_stock: Amount
-    lead_time_days: int = Field(description="The supplier's usual days from order to receipt.")
+    lead_time_days: StrictInt = Field(
+        description="The supplier's usual days from order to receipt."
+    )
     preferred_supplier: Identifier | None = None
     standard_cost: MoneyIn | None = None
 

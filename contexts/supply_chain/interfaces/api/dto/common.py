@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from contexts.supply_chain.application.queries.views import Page
 from shared_kernel.domain import Money
@@ -19,7 +20,20 @@ Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=6, examples=["25
 Code = Annotated[str, Field(min_length=1, max_length=40, examples=["LYS-1"])]
 #: Any other identifier (supplier, order, shipment, reservation, account).
 Identifier = Annotated[str, Field(min_length=1, max_length=128, examples=["ACME"])]
-Text = Annotated[str, Field(max_length=200)]
+
+
+def _iso_text(value: Any) -> Any:
+    """Days and instants arrive as ISO 8601 text: pydantic would otherwise read the
+    number 0 as 1970-01-01, accepting what the document declares a string."""
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 string, not a number")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_text)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+#: Free text the domain wants non-blank: at least one character that is not a space.
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Unit = Annotated[str, Field(min_length=1, max_length=16, examples=["each"])]
 
 

@@ -24,6 +24,7 @@ from contexts.supply_chain.domain.purchasing.status import PurchaseOrderStatus
 from contexts.supply_chain.interfaces.api.dto.common import (
     Amount,
     Code,
+    Day,
     Identifier,
     Input,
     MoneyIn,
@@ -95,7 +96,7 @@ class SetLineIn(Input):
 class ConfirmIn(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [{"promised_on": "2025-03-10"}]})
 
-    promised_on: date = Field(description="The delivery day the supplier promised.")
+    promised_on: Day = Field(description="The delivery day the supplier promised.")
 
     def to_command(self, order: str, version: int | None) -> ConfirmPurchaseOrder:
         return ConfirmPurchaseOrder(
@@ -122,7 +123,7 @@ class ReceiveGoodsIn(Input):
     )
 
     lines: list[InspectionIn]
-    received_on: date | None = Field(default=None, description="Today when omitted.")
+    received_on: Day | None = Field(default=None, description="Today when omitted.")
 
     def to_command(self, order: str, version: int | None) -> ReceiveGoods:
         return ReceiveGoods(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contexts.supply_chain.application.commands.purchasing import ProposeReplenishment
 from contexts.supply_chain.application.results import ReplenishmentOutcome
-from contexts.supply_chain.interfaces.api.dto.common import Amount, Code, Input
+from contexts.supply_chain.interfaces.api.dto.common import Amount, Code, Day, Input
 
 
 class ProposeReplenishmentIn(Input):
@@ -22,7 +21,7 @@ class ProposeReplenishmentIn(Input):
     warehouse: Code
     sku: Code = Field(examples=["KD-HUB-200"])
     daily_demand: Amount = Field(description="Units consumed per day, in the SKU's unit.")
-    on: date | None = Field(
+    on: Day | None = Field(
         default=None, description="The alert's day (today when omitted): one proposal per day."
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contexts.supply_chain.application.commands.shipping import (
     DeliverShipment,
@@ -19,7 +19,14 @@ from contexts.supply_chain.application.commands.shipping import (
 )
 from contexts.supply_chain.application.queries.views import ShipmentDetail, ShipmentSummary
 from contexts.supply_chain.domain.shipping.status import ShipmentStatus
-from contexts.supply_chain.interfaces.api.dto.common import Amount, Code, Identifier, Input, Text
+from contexts.supply_chain.interfaces.api.dto.common import (
+    Amount,
+    Code,
+    Identifier,
+    Input,
+    Instant,
+    Text,
+)
 
 
 class ShipmentLineIn(Input):
@@ -31,8 +38,8 @@ class LegIn(Input):
     origin: Text
     destination: Text
     carrier: Text
-    planned_departure: AwareDatetime
-    planned_arrival: AwareDatetime
+    planned_departure: Instant
+    planned_arrival: Instant
 
 
 class PlanShipmentIn(Input):
@@ -96,7 +103,7 @@ class DispatchIn(Input):
         json_schema_extra={"examples": [{"dispatched_at": "2025-03-04T08:05:00Z"}]}
     )
 
-    dispatched_at: AwareDatetime | None = Field(default=None, description="Now when omitted.")
+    dispatched_at: Instant | None = Field(default=None, description="Now when omitted.")
 
     def to_command(self, shipment: str, version: int | None) -> DispatchShipment:
         return DispatchShipment(
@@ -109,7 +116,7 @@ class DepartureIn(Input):
         json_schema_extra={"examples": [{"departed_at": "2025-03-04T08:20:00Z"}]}
     )
 
-    departed_at: AwareDatetime
+    departed_at: Instant
 
     def to_command(self, shipment: str, sequence: int, version: int | None) -> RecordLegDeparture:
         return RecordLegDeparture(
@@ -125,7 +132,7 @@ class ArrivalIn(Input):
         json_schema_extra={"examples": [{"arrived_at": "2025-03-04T14:40:00Z"}]}
     )
 
-    arrived_at: AwareDatetime
+    arrived_at: Instant
 
     def to_command(self, shipment: str, sequence: int, version: int | None) -> RecordLegArrival:
         return RecordLegArrival(
@@ -139,7 +146,7 @@ class ArrivalIn(Input):
 class EtaIn(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [{"eta": "2025-03-05T15:00:00Z"}]})
 
-    eta: AwareDatetime = Field(description="The carrier's latest estimate of delivery.")
+    eta: Instant = Field(description="The carrier's latest estimate of delivery.")
 
     def to_command(self, shipment: str, version: int | None) -> UpdateShipmentEta:
         return UpdateShipmentEta(shipment_id=shipment, eta=self.eta, expected_version=version)
@@ -150,7 +157,7 @@ class DeliverIn(Input):
         json_schema_extra={"examples": [{"delivered_at": "2025-03-05T10:45:00Z"}]}
     )
 
-    delivered_at: AwareDatetime | None = Field(default=None, description="Now when omitted.")
+    delivered_at: Instant | None = Field(default=None, description="Now when omitted.")
 
     def to_command(self, shipment: str, version: int | None) -> DeliverShipment:
         return DeliverShipment(
