@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from dpmesh.commands.auth_key import auth_key
 from dpmesh.commands.broker import broker
 from dpmesh.commands.catalog import catalog
 from dpmesh.commands.contracts import app as contracts_app
@@ -52,6 +53,7 @@ app.command(
 app.command("migrate")(migrate)
 app.command("replay")(replay)
 app.command("new-context")(new_context)
+app.command("auth-key")(auth_key)
 app.add_typer(contracts_app, name="contracts")
 
 

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import jwt
@@ -138,6 +139,11 @@ class AuthSettings(BaseSettings):
         default=None,
         description="The token endpoint's Ed25519 private key (PEM): EdDSA tokens with a kid.",
     )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="A file holding signing_key (a mounted secret, or the key `dpmesh "
+        "auth-key` wrote); read at start-up when signing_key is unset.",
+    )
     published_public_keys: list[str] = Field(
         default_factory=list,
         description="Other public keys (PEM) the JWKS publishes besides the signing key's: "
@@ -159,6 +165,12 @@ class AuthSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _strong_enough(self) -> AuthSettings:
+        if self.signing_key is None and self.signing_key_file is not None:
+            try:
+                pem = self.signing_key_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"DPMESH_AUTH_SIGNING_KEY_FILE cannot be read: {exc}") from exc
+            self.signing_key = SecretStr(pem)
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None
         if secret is not None and not secret:
             raise ValueError("DPMESH_AUTH_JWT_SECRET is empty")

@@ -42,6 +42,7 @@ from pydantic_settings import BaseSettings
 
 from dpmesh.cli import app as dpmesh_app
 from dpmesh.runtime.contexts import context_names
+from shared_kernel.interfaces.keys import SigningKey
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -60,6 +61,7 @@ SETTINGS_CLASSES = (
     "contexts.supply_chain.infrastructure.external_services.carrier_client:CarrierSettings",
     "dpmesh.catalog.app:CatalogSettings",
     "dpmesh.catalog.dashboard:DashboardSettings",
+    "shared_kernel.interfaces.auth:AuthSettings",
 )
 
 TRUE = frozenset({"1", "true", "yes", "on"})
@@ -387,21 +389,46 @@ def settings_classes() -> dict[str, type[BaseSettings]]:
     return classes
 
 
+def aliases() -> dict[str, tuple[type[BaseSettings], str]]:
+    """Variables a settings class reads by an explicit alias (``DPMESH_ENVIRONMENT``)."""
+    found: dict[str, tuple[type[BaseSettings], str]] = {}
+    for cls in settings_classes().values():
+        for name, info in cls.model_fields.items():
+            choices = getattr(info.validation_alias, "choices", ())
+            for choice in choices:
+                if isinstance(choice, str) and choice.isupper():
+                    found[choice] = (cls, name)
+    return found
+
+
 def settings_class_for(variable: str) -> type[BaseSettings] | None:
+    if variable.upper() in aliases():
+        return aliases()[variable.upper()][0]
     matches = [prefix for prefix in settings_classes() if variable.upper().startswith(prefix)]
     return settings_classes()[max(matches, key=len)] if matches else None
 
 
+def field_of(variable: str, cls: type[BaseSettings]) -> str:
+    if variable.upper() in aliases():
+        return aliases()[variable.upper()][1]
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
+    return variable.upper()[len(prefix) :].lower()
+
+
 @pytest.mark.parametrize("name", DPMESH_SERVICES)
 def test_every_variable_is_read_by_a_settings_class(
-    name: str, monkeypatch: pytest.MonkeyPatch
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     env = environment(services()[name])
+    if "DPMESH_AUTH_SIGNING_KEY_FILE" in env:
+        # The key is made in its volume when the stack starts; here, a key of our own.
+        key_file = tmp_path / "issuer.pem"
+        key_file.write_text(SigningKey.generate().private_pem())
+        env["DPMESH_AUTH_SIGNING_KEY_FILE"] = str(key_file)
     unread = []
     for variable in env:
         cls = settings_class_for(variable)
-        prefix = str(cls.model_config.get("env_prefix", "")).upper() if cls else ""
-        if cls is None or variable.upper()[len(prefix) :].lower() not in cls.model_fields:
+        if cls is None or field_of(variable, cls) not in cls.model_fields:
             unread.append(variable)
     assert unread == [], f"{name}: nothing reads {unread}; a typo, or a setting to add"
     # And each class, built from exactly this environment, takes every value (types,
@@ -411,13 +438,13 @@ def test_every_variable_is_read_by_a_settings_class(
             monkeypatch.delenv(variable)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    for prefix, cls in settings_classes().items():
+    for cls in settings_classes().values():
         given = {k: v for k, v in env.items() if settings_class_for(k) is cls}
         if not given:
             continue
         settings = cls()
         for key, value in given.items():
-            seen = getattr(settings, key[len(prefix) :].lower())
+            seen = getattr(settings, field_of(key, cls))
             seen = seen.get_secret_value() if hasattr(seen, "get_secret_value") else seen
             if isinstance(seen, bool):
                 assert seen is (value.lower() in TRUE), f"{name}: {key}"
@@ -940,3 +967,24 @@ def test_dockerfile_copies_every_package_of_the_wheel_from_the_context() -> None
                 copied.add(source.rstrip("/"))
     packages = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
     assert set(packages) | {"pyproject.toml", "README.md"} <= copied
+
+
+def test_access_control_is_on_with_a_key_only_the_catalog_holds() -> None:
+    """The stack verifies tokens as the demo does: the catalog signs with a key made
+    once in its own volume; every API verifies with the catalog's JWKS and holds no key."""
+    every = services()
+    key_service = every["auth-key"]
+    assert key_service["command"][:1] == ["auth-key"]
+    key_path = key_service["command"][1]
+    catalog = every["catalog"]
+    catalog_env = environment(catalog)
+    assert catalog_env["DPMESH_AUTH_SIGNING_KEY_FILE"] == key_path
+    assert catalog["depends_on"]["auth-key"]["condition"] == "service_completed_successfully"
+    holders = [name for name, service in every.items() if "keys:" in str(service.get("volumes"))]
+    assert sorted(holders) == ["auth-key", "catalog"]
+    assert any(v.endswith(":ro") for v in catalog["volumes"] if v.startswith("keys:"))
+    for name in ("supply-chain-api", "supply-chain-worker", "simulator"):
+        env = environment(every[name])
+        assert env["DPMESH_ENVIRONMENT"] == "demo", name
+        assert env["DPMESH_AUTH_JWKS_URL"] == "http://catalog:8100/.well-known/jwks.json", name
+        assert not any("SIGNING_KEY" in key or "JWT_SECRET" in key for key in env), name
