@@ -36,9 +36,23 @@ MANIFEST = ContextManifest(
     simulator="contexts.supply_chain.demo:simulator_lane",
     served_ports="contexts.supply_chain.bootstrap:served_ports",
     dashboard=(
-        DashboardPanel("inventory", "inventory-levels"),
-        DashboardPanel("suppliers", "supplier-performance"),
-        DashboardPanel("alerts", "alerts", "limit=50"),
-        DashboardPanel("timelines", "delivery-timelines"),
+        DashboardPanel(
+            "inventory",
+            "inventory-levels",
+            title="Inventory per warehouse",
+            kind="inventory",
+            wide=True,
+        ),
+        DashboardPanel(
+            "suppliers", "supplier-performance", title="Supplier on-time rate", kind="suppliers"
+        ),
+        DashboardPanel("alerts", "alerts", "limit=50", title="Alerts", kind="alerts"),
+        DashboardPanel(
+            "timelines",
+            "delivery-timelines",
+            title="Delivery timelines: planned and actual, per leg",
+            kind="timelines",
+            wide=True,
+        ),
     ),
 )

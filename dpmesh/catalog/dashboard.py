@@ -42,6 +42,7 @@ from dpmesh.catalog.store import CatalogStore
 from dpmesh.runtime.contexts import manifests
 from shared_kernel.domain import NotFound
 from shared_kernel.infrastructure.oauth import ClientCredentials, TokenUnavailable
+from shared_kernel.interfaces.manifest import DashboardPanel
 from shared_kernel.interfaces.problems import PROBLEM_BASE, PROBLEM_JSON
 
 __all__ = [
@@ -58,12 +59,10 @@ __all__ = [
 DASHBOARD_PATH: Final = "/dashboard"
 STATIC_DIR: Final = Path(__file__).parent / "static"
 
-#: The registered contexts' panels (their manifests' ``dashboard``): element id,
-#: product URN, query sent to its REST port.
+#: The registered contexts' panels (their manifests' ``dashboard``), with each one's
+#: product URN.
 PANELS: Final = tuple(
-    (panel.element, manifest.urn(panel.product), panel.query)
-    for manifest in manifests()
-    for panel in manifest.dashboard
+    (panel, manifest.urn(panel.product)) for manifest in manifests() for panel in manifest.dashboard
 )
 
 StoreDependency = Callable[[], CatalogStore]
@@ -319,13 +318,22 @@ def _upstream_detail(response: httpx.Response) -> str:
 # -- the page -----------------------------------------------------------------------
 
 
+def _panel(panel: DashboardPanel, urn: str) -> str:
+    """One product panel; everything from a manifest is escaped."""
+    width = "panel wide" if panel.wide else "panel"
+    title = panel.title or panel.product
+    return (
+        f'<section id="{html.escape(panel.element)}" class="{width}" '
+        f'data-urn="{html.escape(urn)}" data-query="{html.escape(panel.query)}" '
+        f'data-kind="{html.escape(panel.kind)}">\n'
+        f"<h2>{html.escape(title)}</h2>\n"
+        '<p class="status">Loading…</p>\n<p class="source"></p>\n<div class="body"></div>\n'
+        "</section>\n"
+    )
+
+
 def _page(poll_interval_s: float) -> str:
-    panels = {name: (html.escape(urn), html.escape(query)) for name, urn, query in PANELS}
-
-    def attrs(name: str) -> str:
-        urn, query = panels[name]
-        return f'data-urn="{urn}" data-query="{query}"'
-
+    panels = "".join(_panel(panel, urn) for panel, urn in PANELS)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -344,35 +352,7 @@ def _page(poll_interval_s: float) -> str:
 · <a href="/docs">API</a></nav>
 </header>
 <main>
-<section id="inventory" class="panel wide" {attrs("inventory")}>
-<h2>Inventory per warehouse</h2>
-<p class="status">Loading…</p>
-<p class="source"></p>
-<p class="legend"><span class="key available"></span>available
-<span class="key at-risk"></span>available, at risk of stock-out
-<span class="key reserved"></span>reserved
-<span class="key threshold"></span>risk threshold</p>
-<div class="body"></div>
-</section>
-<section id="suppliers" class="panel" {attrs("suppliers")}>
-<h2>Supplier on-time rate</h2>
-<p class="status">Loading…</p>
-<p class="source"></p>
-<div class="body"></div>
-</section>
-<section id="alerts" class="panel" {attrs("alerts")}>
-<h2>Alerts</h2>
-<p class="status">Loading…</p>
-<p class="source"></p>
-<div class="body"></div>
-</section>
-<section id="timelines" class="panel wide" {attrs("timelines")}>
-<h2>Delivery timelines: planned and actual, per leg</h2>
-<p class="status">Loading…</p>
-<p class="source"></p>
-<div class="body"></div>
-</section>
-<section id="catalog" class="panel wide" data-source="/api/v1/products">
+{panels}<section id="catalog" class="panel wide" data-source="/api/v1/products">
 <h2>Data products</h2>
 <p class="status">Loading…</p>
 <div class="body"></div>

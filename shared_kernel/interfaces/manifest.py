@@ -50,11 +50,19 @@ class ExternalFake:
 
 @dataclass(frozen=True, slots=True)
 class DashboardPanel:
-    """One chart or table of the live dashboard: the product and the query it reads."""
+    """One chart or table of the live dashboard: the product and the query it reads.
+
+    ``kind`` names how the dashboard draws it: ``table`` (the default: the rows'
+    fields, for any product) or one of the charts the dashboard knows (see
+    docs/dashboard.md); ``element`` is the panel's id in the page.
+    """
 
     element: str
     product: str
     query: str = ""
+    title: str = ""
+    kind: str = "table"
+    wide: bool = False
 
 
 @dataclass(frozen=True, slots=True)

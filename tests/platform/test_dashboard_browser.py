@@ -370,9 +370,10 @@ async def test_the_page_is_linked_from_the_catalog_and_its_files_are_served(
 
     assert '<a href="/dashboard">' in home.text
     assert page.status_code == 200
-    for panel, urn, _ in PANELS:
-        assert f'id="{panel}"' in page.text
+    for panel, urn in PANELS:
+        assert f'id="{panel.element}"' in page.text
         assert f'data-urn="{urn}"' in page.text
+        assert f'data-kind="{panel.kind}"' in page.text
     assert 'src="/dashboard/static/dashboard.js"' in page.text
     assert 'data-poll-ms="2000"' in page.text
     assert script.status_code == 200

@@ -176,6 +176,7 @@ def test_the_demo_shows_its_product_with_data_and_an_slo_status(
         api_url = demo.api_url.rsplit(":", 1)[0] + f":{int(demo.api_url.rsplit(':', 1)[1]) + 1}"
         entry: dict[str, object] = {}
         rows = 0
+        panel_rows = 0
         with httpx.Client(timeout=5.0) as http:
             analyst(http, demo.catalog_url)
             deadline = time.monotonic() + 38
@@ -185,9 +186,15 @@ def test_the_demo_shows_its_product_with_data_and_an_slo_status(
                 entry = next((item for item in catalog["items"] if item["urn"] == URN), {})
                 answer = http.get(f"{api_url}/api/v1/products/case-activity")
                 rows = answer.json()["count"] if answer.status_code == 200 else 0
-                if entry and rows and slo_status(entry) != "unknown":
+                panel = http.get(f"{demo.catalog_url}/dashboard/api/products/{URN}/data")
+                panel_rows = panel.json()["data"]["count"] if panel.status_code == 200 else 0
+                if entry and rows and panel_rows and slo_status(entry) != "unknown":
                     break
                 time.sleep(1.0)
+            page = http.get(f"{demo.catalog_url}/dashboard").text
         assert entry, f"{URN} is not in the catalog:\n{demo.logs()}"
         assert rows, f"case-activity served no rows:\n{demo.logs()}"
         assert slo_status(entry) in ("met", "breached"), (entry, demo.logs())
+        assert panel_rows, "the dashboard did not serve the product's rows"
+        assert f'data-urn="{URN}"' in page
+        assert 'data-kind="table"' in page

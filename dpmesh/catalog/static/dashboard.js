@@ -159,7 +159,11 @@
       html += `<div class="warehouse" data-warehouse="${esc(warehouse)}"><h3>${esc(warehouse)} <small>on hand ${fmt(onHand)} · available ${fmt(available)}${risky ? ` · <span class="bad">${risky} at risk</span>` : ""}</small></h3>`;
       html += barChart(rows, { max }) + "</div>";
     }
-    panel.querySelector(".body").innerHTML = html || `<p class="empty">No stock materialized yet.</p>`;
+    const legend =
+      `<p class="legend"><span class="key available"></span>available ` +
+      `<span class="key at-risk"></span>available, at risk of stock-out ` +
+      `<span class="key reserved"></span>reserved <span class="key threshold"></span>risk threshold</p>`;
+    panel.querySelector(".body").innerHTML = html ? legend + html : `<p class="empty">No stock materialized yet.</p>`;
     return `${page.count} SKU×warehouse, ${atRisk} at risk`;
   }
 
@@ -295,17 +299,41 @@
     setStatus(panel, `topics and systems on the left, the products that read them to the right; dashed: through an anti-corruption layer · updated ${clock(new Date().toISOString())}`, false);
   }
 
+  // Any product: its rows' own fields (the freshness fields aside), the first 50 rows.
+  const FRESHNESS = new Set(["as_of", "materialized_at", "freshness_ms"]);
+  const MAX_COLUMNS = 8;
+  const MAX_ROWS = 50;
+
+  function table(panel, page) {
+    const items = page.items || [];
+    const columns = items.length
+      ? Object.keys(items[0]).filter((key) => !FRESHNESS.has(key)).slice(0, MAX_COLUMNS)
+      : [];
+    const cell = (value) => (value !== null && typeof value === "object" ? JSON.stringify(value) : value);
+    const head = columns.map((c) => `<th>${esc(c)}</th>`).join("");
+    const rows = items
+      .slice(0, MAX_ROWS)
+      .map((item) => `<tr>${columns.map((c) => `<td>${esc(cell(item[c]))}</td>`).join("")}</tr>`)
+      .join("");
+    panel.querySelector(".body").innerHTML = items.length
+      ? `<table class="rows"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`
+      : `<p class="empty">No rows materialized yet.</p>`;
+    return `${page.count} row(s)`;
+  }
+
   // -- the poll loop ---------------------------------------------------------------------
 
   const panel = (id) => document.getElementById(id);
+  // How each panel kind of the manifests is drawn; an unknown kind as a table.
+  const RENDERERS = { inventory, suppliers, alerts, timelines, table };
 
   async function poll() {
     const started = Date.now();
+    const products = [...document.querySelectorAll("section[data-kind]")].map((section) =>
+      refreshProduct(section, RENDERERS[section.dataset.kind] || table),
+    );
     await Promise.allSettled([
-      refreshProduct(panel("inventory"), inventory),
-      refreshProduct(panel("suppliers"), suppliers),
-      refreshProduct(panel("alerts"), alerts),
-      refreshProduct(panel("timelines"), timelines),
+      ...products,
       refresh(panel("catalog"), panel("catalog").dataset.source, catalog),
       lineage(panel("lineage")),
     ]);
