@@ -108,6 +108,7 @@ from shared_kernel.infrastructure.streams import create_stream_app, serve
 from shared_kernel.interfaces.access import secured_routers
 from shared_kernel.interfaces.app import create_api
 from shared_kernel.interfaces.auth import Authenticator, AuthSettings
+from shared_kernel.interfaces.dependencies import provided
 from shared_kernel.interfaces.health import database_check
 from shared_kernel.interfaces.processes import (
     cancel_all,
@@ -207,6 +208,17 @@ class SupplyChainContainer(containers.DeclarativeContainer):
         SliMonitor, window=sli_settings.provided.window, products=PRODUCTS
     )
     read_meter = providers.Singleton(ReadMeter, window=sli_settings.provided.window)
+    sli_store = providers.Singleton(SliStore, analytics_store.provided.engine)
+    # The worker's faust app, and the carrier it polls (SUPPLY_CHAIN_CARRIER_*; None
+    # when no carrier URL is set).
+    stream_app = providers.Singleton(
+        create_stream_app, stream_app_id, kafka, datadir=settings.provided.stream_datadir
+    )
+    carrier_settings = providers.Singleton(CarrierSettings)
+    carrier_client = providers.Singleton(
+        lambda settings: CarrierClient.from_settings(settings) if settings.enabled else None,
+        carrier_settings,
+    )
 
 
 def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
@@ -233,7 +245,6 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
     descriptors: dict[str, ProductDescriptor] = container.product_descriptors()
     sli_settings: SliSettings = container.sli_settings()
     read_meter: ReadMeter = container.read_meter()
-    sli_store = SliStore(analytics_store.engine)
     scopes = product_scopes(descriptors)
     objectives = product_objectives(descriptors)
     export_slis(container.metrics(), meter=read_meter, objectives=objectives)
@@ -273,10 +284,10 @@ def create_app(container: SupplyChainContainer | None = None) -> FastAPI:
             auth,
             SCOPES,
             operational=routers(),
-            products=analytics_router(lambda: analytics_store),
+            products=analytics_router(provided("analytics_store")),
             slo=slo_router(
                 SCOPES,
-                lambda: sli_store,
+                provided("sli_store"),
                 objectives,
                 objectives_source={p: d.objectives_source for p, d in descriptors.items()},
                 product_scopes=scopes,
@@ -415,7 +426,7 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
         monitor=monitor,
         objectives=product_objectives(container.product_descriptors()),
     )
-    app = create_stream_app(container.stream_app_id(), kafka, datadir=settings.stream_datadir)
+    app = container.stream_app()
     streams = build_analytics(app, store, propose, topics=container.analytics_topics(), sli=monitor)
     await streams.declare_output_topics(kafka)
     alert_after = timedelta(seconds=sli_settings.gap_alert_after_s)
@@ -429,7 +440,7 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
             name="snapshots",
         ),
         asyncio.create_task(
-            write_slis_every(monitor, SliStore(store.engine), sli_settings), name="slis"
+            write_slis_every(monitor, container.sli_store(), sli_settings), name="slis"
         ),
         asyncio.create_task(
             every(
@@ -446,8 +457,8 @@ async def run_worker(stop: asyncio.Event, container: SupplyChainContainer | None
             name="catalog-heartbeats",
         ),
     ]
-    carrier_settings = CarrierSettings()
-    carrier = CarrierClient.from_settings(carrier_settings) if carrier_settings.enabled else None
+    carrier_settings: CarrierSettings = container.carrier_settings()
+    carrier: CarrierClient | None = container.carrier_client()
     if carrier is not None:
         gateway = CarrierTrackingGateway(carrier)
 

@@ -1,9 +1,8 @@
 """What routes receive, as ``Annotated`` aliases resolved from ``app.state.container``.
 
 The interfaces layer never imports the composition root: it asks the app's container
-for providers by name (``message_bus``, ``catalog_reader``, ...). Resolving per app
-rather than wiring module globals lets several apps (tests, one per database) live
-in one process.
+for providers by name (``shared_kernel.interfaces.dependencies.provided``), the one
+style of every router of every context.
 """
 
 from __future__ import annotations
@@ -23,19 +22,12 @@ from contexts.supply_chain.application.queries.ports import (
 from contexts.supply_chain.interfaces.api.conventions import expected_version
 from contexts.supply_chain.interfaces.api.idempotency import CLAIM_STATE
 from shared_kernel.application import MessageBus
+from shared_kernel.interfaces.dependencies import provided
 
 
 @runtime_checkable
 class AcceptsBeforeCommit(Protocol):
     def add_before_commit(self, hook: Callable[[Any], Awaitable[None]]) -> None: ...
-
-
-def _provided(name: str) -> Callable[[Request], Any]:
-    def provide(request: Request) -> Any:
-        return getattr(request.app.state.container, name)()
-
-    provide.__name__ = f"provide_{name}"
-    return provide
 
 
 def message_bus(request: Request) -> MessageBus[SupplyChainUnitOfWork]:
@@ -50,8 +42,8 @@ def message_bus(request: Request) -> MessageBus[SupplyChainUnitOfWork]:
 
 
 Bus = Annotated[MessageBus[SupplyChainUnitOfWork], Depends(message_bus)]
-Catalog = Annotated[CatalogReader, Depends(_provided("catalog_reader"))]
-Inventory = Annotated[InventoryReader, Depends(_provided("inventory_reader"))]
-Purchasing = Annotated[PurchasingReader, Depends(_provided("purchasing_reader"))]
-Shipping = Annotated[ShippingReader, Depends(_provided("shipping_reader"))]
+Catalog = Annotated[CatalogReader, Depends(provided("catalog_reader"))]
+Inventory = Annotated[InventoryReader, Depends(provided("inventory_reader"))]
+Purchasing = Annotated[PurchasingReader, Depends(provided("purchasing_reader"))]
+Shipping = Annotated[ShippingReader, Depends(provided("shipping_reader"))]
 IfMatch = Annotated[int | None, Depends(expected_version)]
