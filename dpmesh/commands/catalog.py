@@ -27,10 +27,9 @@ def catalog(
 
       dpmesh catalog --port 9100 --database-url sqlite+aiosqlite:///./var/other-catalog.db
     """
-    import uvicorn
-
     from dpmesh.catalog import create_catalog_app
+    from dpmesh.runtime.http import serve
     from shared_kernel.infrastructure.logging import configure_logging
 
     configure_logging("INFO", json=False)
-    uvicorn.run(create_catalog_app(database_url), host=host, port=port, log_config=None)
+    serve(create_catalog_app(database_url), host=host, port=port)

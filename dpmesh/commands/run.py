@@ -58,9 +58,9 @@ def run(
     if migrate:
         _run_async(bootstrap.upgrade_database())
     if role is Role.api:
-        import uvicorn
+        from dpmesh.runtime.http import serve
 
-        uvicorn.run(entry.app_factory, factory=True, host=host, port=port, log_config=None)
+        serve(entry.app_factory, factory=True, host=host, port=port)
         return
     runner: Callable[[asyncio.Event], Awaitable[None]] = (
         bootstrap.run_worker if role is Role.worker else bootstrap.run_relay
