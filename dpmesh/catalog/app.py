@@ -31,6 +31,7 @@ from dpmesh.catalog.lineage import lineage, to_mermaid
 from dpmesh.catalog.models import (
     Heartbeat,
     Lineage,
+    PortType,
     ProductDetail,
     ProductPage,
     Registration,
@@ -80,7 +81,12 @@ def catalog_router(
     *,
     clock: Clock = _utc_now,
     auth: Authenticator | None = None,
+    allows: Callable[[str, str], bool] | None = None,
 ) -> APIRouter:
+    """``allows(context, url)`` says whether a REST port of ``context`` may be served at
+    ``url`` (the allowed base URLs, ``DPMESH_DASHBOARD_ALLOWED_BASE_URLS``): a
+    registration whose REST port is elsewhere is refused, so the catalog never points
+    consumers, or the dashboard and its token, at an address nobody allowed."""
     store = Depends(store_dependency)
     router = APIRouter(prefix="/api/v1", tags=["catalog"])
     authenticator = auth or Authenticator(AuthSettings())
@@ -118,6 +124,14 @@ def catalog_router(
         parse_urn(urn)
         if registration.urn != urn:
             raise InvalidValue("urn", f"the document is {registration.urn}, the address {urn}")
+        for port in registration.ports:
+            outside = allows is not None and not allows(registration.context, port.url)
+            if port.type is PortType.REST and outside:
+                raise InvalidValue(
+                    "ports",
+                    f"the REST port {port.url!r} is not under the base URLs allowed for "
+                    f"{registration.context} (DPMESH_DASHBOARD_ALLOWED_BASE_URLS)",
+                )
         outcome = await catalog.upsert(registration, clock())
         response.status_code = 201 if outcome is Upsert.CREATED else 200
         response.headers["X-Registration"] = outcome.value
@@ -196,6 +210,7 @@ def create_catalog_app(
     ``DPMESH_DASHBOARD_*``); ``product_transport`` replaces its network, for tests.
     """
     url = database_url or CatalogSettings().database_url
+    dashboard = dashboard or DashboardSettings()
     auth_settings = auth_settings or AuthSettings()
     auth = Authenticator(auth_settings)
     auth.warn_if_disabled("the catalog (registrations and heartbeats)")
@@ -218,7 +233,7 @@ def create_catalog_app(
         security_headers=True,
         description=DESCRIPTION,
         routers=[
-            catalog_router(lambda: catalog, clock=clock, auth=auth),
+            catalog_router(lambda: catalog, clock=clock, auth=auth, allows=dashboard.allows),
             token_router(auth_settings),
         ],
         readiness_checks={"database": database_check(engine)},
@@ -226,9 +241,7 @@ def create_catalog_app(
         lifespan=lifespan,
     )
     app.state.catalog = catalog
-    live = install_dashboard(
-        app, lambda: catalog, dashboard or DashboardSettings(), transport=product_transport
-    )
+    live = install_dashboard(app, lambda: catalog, dashboard, transport=product_transport)
     closing.append(live.aclose)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

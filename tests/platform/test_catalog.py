@@ -20,6 +20,7 @@ import pytest
 
 from dpmesh.catalog import create_catalog_app
 from dpmesh.catalog.client import CatalogClient, register_products
+from dpmesh.catalog.dashboard import DashboardSettings
 from shared_kernel.infrastructure.catalog_registration import (
     CatalogRejected,
     CatalogUnavailable,
@@ -51,7 +52,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def catalog(database_url: str, clock: Clock) -> AsyncIterator[httpx.ASGITransport]:
-    app = create_catalog_app(database_url, clock=clock)
+    allowed = {
+        "supply_chain": ["http://sc.test:8101", "http://moved.test"],
+        "product_usage": ["http://pu.test"],
+    }
+    app = create_catalog_app(
+        database_url, clock=clock, dashboard=DashboardSettings(allowed_base_urls=allowed)
+    )
     async with app.router.lifespan_context(app):
         yield httpx.ASGITransport(app=app)
 

@@ -22,6 +22,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -36,6 +37,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from dpmesh.catalog import create_catalog_app
 from dpmesh.catalog.client import register_products
 from dpmesh.catalog.dashboard import PANELS, ClientCredentials, DashboardSettings
+from dpmesh.catalog.models import Registration
 from dpmesh.testing.environments import sqlite_database_url
 from shared_kernel.infrastructure.catalog_registration import build_registrations
 from tests.platform.test_demo import analyst, eventually, get_json, running_demo
@@ -44,6 +46,7 @@ DATAPRODUCT = Path(__file__).resolve().parents[2] / "contexts" / "supply_chain" 
 CATALOG = "http://catalog.test"
 PRODUCTS_BASE = "http://products.test"
 INVENTORY = "urn:dpmesh:supply_chain:inventory-levels"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ALERTS = "urn:dpmesh:supply_chain:alerts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -154,18 +157,39 @@ async def test_a_product_s_data_comes_through_the_catalog_from_its_registered_po
     assert second.json()["data"]["as_of"] != body["data"]["as_of"]
 
 
-async def test_a_port_outside_the_allowed_base_urls_is_never_called(
+async def test_a_port_outside_the_allowed_base_urls_is_refused_and_never_called(
     tmp_path: Path, products: ProductApi
 ) -> None:
-    """A registration pointing the dashboard at another host (a cloud metadata address,
-    an internal service) gets a problem, and no request, so no token, goes there."""
+    """A registration pointing at another host (a cloud metadata address, an internal
+    service) is refused; one stored before the allowed URLs changed gets a problem from
+    the dashboard, and no request, so no token, goes there."""
     settings = DashboardSettings(allowed_base_urls={"supply_chain": ["http://elsewhere.test"]})
-    transport = httpx.ASGITransport(app=products.app)
-    async with registered_catalog(
-        tmp_path, "http://169.254.169.254", transport=transport, settings=settings
-    ) as http:
+    app = create_catalog_app(
+        sqlite_database_url(tmp_path, "catalog.db"),
+        dashboard=settings,
+        product_transport=httpx.ASGITransport(app=products.app),
+    )
+    (registration,) = [
+        r
+        for r in build_registrations(
+            DATAPRODUCT,
+            context="supply_chain",
+            api_base_url="http://169.254.169.254",
+            kafka_bootstrap_servers="kafka.test:9092",
+            snapshot_root="s3://snapshots/supply_chain",
+        )
+        if r["urn"] == INVENTORY
+    ]
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CATALOG) as http,
+    ):
+        refused = await http.put(f"/api/v1/products/{INVENTORY}", json=registration)
+        await app.state.catalog.upsert(Registration.model_validate(registration), NOW)
         answer = await http.get(data_url(INVENTORY))
 
+    assert refused.status_code == 422
+    assert "169.254.169.254" in refused.json()["errors"][0]["message"]
     assert answer.status_code == 502
     assert answer.json()["type"].endswith("product-not-allowed")
     assert products.reads == 0
