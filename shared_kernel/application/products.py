@@ -9,7 +9,10 @@ to the row therefore reaches every port, and a port cannot drift from the others
 
 Field types a row may use: ``str``, ``int``, ``float``, ``bool``, ``Decimal``,
 ``date``, ``datetime`` (aware, UTC), each optionally ``| None``. Every row has an
-``as_of: datetime``, the event time of the newest fact behind it.
+``as_of: datetime``, the event time of the newest fact behind it. A field may say
+more about how it is stored: ``digits=(precision, scale)`` for a decimal (default
+18 digits, 6 of them decimals), ``bits=32`` for a small integer (default 64), and
+``index=True`` for a column readers filter on.
 """
 
 from __future__ import annotations
@@ -18,18 +21,30 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["KEY", "ProductSpec", "described"]
+__all__ = ["BITS", "DIGITS", "INDEX", "KEY", "ProductSpec", "described"]
 
 R = TypeVar("R")
 
-#: Metadata flag of a field that is part of the row's key.
-KEY = "key"
+#: Metadata of a row field: part of the key; decimal digits; integer bits; indexed.
+KEY, DIGITS, BITS, INDEX = "key", "digits", "bits", "index"
 
 
-def described(description: str, *, key: bool = False) -> Any:
+def described(
+    description: str,
+    *,
+    key: bool = False,
+    digits: tuple[int, int] | None = None,
+    bits: int | None = None,
+    index: bool = False,
+) -> Any:
     """A row field with its description (in every port's schema); ``key`` marks the
-    fields that identify a row (its upsert key and its REST path)."""
-    return dataclasses.field(metadata={"description": description, KEY: key})
+    fields that identify a row (its upsert key and its REST path); the rest says how it
+    is stored (module docstring)."""
+    if bits not in (None, 32, 64):
+        raise ValueError("bits is 32 or 64")
+    return dataclasses.field(
+        metadata={"description": description, KEY: key, DIGITS: digits, BITS: bits, INDEX: index}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +70,13 @@ class ProductSpec(Generic[R]):
         return tuple(f.name for f in dataclasses.fields(self.row) if f.metadata.get(KEY))  # type: ignore[arg-type]
 
     def describe(self, name: str) -> str:
+        return str(self.option(name, "description") or "")
+
+    def option(self, name: str, option: str) -> Any:
+        """What field ``name`` says of ``option`` (:data:`DIGITS`, ...); None if nothing."""
         for found in dataclasses.fields(self.row):  # type: ignore[arg-type]
             if found.name == name:
-                return str(found.metadata.get("description", ""))
+                return found.metadata.get(option)
         raise KeyError(name)
 
     def key_of(self, row: R) -> tuple[Any, ...]:

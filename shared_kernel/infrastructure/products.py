@@ -19,7 +19,7 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -34,6 +34,8 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
+    Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -44,7 +46,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeEngine
 
-from shared_kernel.application.products import ProductSpec
+from shared_kernel.application.products import BITS, DIGITS, INDEX, ProductSpec
 from shared_kernel.infrastructure import sli_store
 from shared_kernel.infrastructure.database import create_engine, upsert_insert
 from shared_kernel.infrastructure.persistence.types import ExactDecimal, UtcDateTime
@@ -99,42 +101,78 @@ def _field_types(spec: ProductSpec[Any]) -> dict[str, tuple[type, bool]]:
         if hint not in _SQL_TYPES:
             raise TypeError(
                 f"{spec.row.__name__}.{field.name} is a {hint!r}; a product row field is one of "
-                + ", ".join(t.__name__ for t in _SQL_TYPES)
+                + ", ".join(sorted(t.__name__ for t in _SQL_TYPES))
             )
         found[field.name] = (hint, nullable)
     return found
 
 
-_SQL_TYPES: Mapping[type, Callable[[bool], TypeEngine[Any]]] = {
-    str: lambda key: String(_KEY_LENGTH if key else _TEXT_LENGTH),
-    int: lambda key: BigInteger(),
-    float: lambda key: Float(),
-    bool: lambda key: Boolean(),
-    Decimal: lambda key: ExactDecimal(DECIMAL_PRECISION, DECIMAL_SCALE),
-    date: lambda key: Date(),
-    datetime: lambda key: UtcDateTime(),
-}
+_SQL_TYPES: frozenset[type] = frozenset({str, int, float, bool, Decimal, date, datetime})
 
-_ARROW_TYPES: Mapping[type, pa.DataType] = {
-    str: pa.string(),
-    int: pa.int64(),
-    float: pa.float64(),
-    bool: pa.bool_(),
-    Decimal: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
-    date: pa.date32(),
-    datetime: pa.timestamp("us", tz="UTC"),
-}
+
+def _digits(spec: ProductSpec[Any], name: str) -> tuple[int, int]:
+    digits = spec.option(name, DIGITS)
+    if digits is None:
+        return DECIMAL_PRECISION, DECIMAL_SCALE
+    precision, scale = digits
+    return int(precision), int(scale)
+
+
+def _sql_type(spec: ProductSpec[Any], name: str, kind: type, key: bool) -> TypeEngine[Any]:
+    if kind is str:
+        return String(_KEY_LENGTH if key else _TEXT_LENGTH)
+    if kind is int:
+        return Integer() if spec.option(name, BITS) == 32 else BigInteger()
+    if kind is Decimal:
+        return ExactDecimal(*_digits(spec, name))
+    simple: dict[type, TypeEngine[Any]] = {
+        float: Float(),
+        bool: Boolean(),
+        date: Date(),
+        datetime: UtcDateTime(),
+    }
+    return simple[kind]
+
+
+def _arrow_type(spec: ProductSpec[Any], name: str, kind: type) -> pa.DataType:
+    if kind is int:
+        return pa.int32() if spec.option(name, BITS) == 32 else pa.int64()
+    if kind is Decimal:
+        return pa.decimal128(*_digits(spec, name))
+    simple: dict[type, pa.DataType] = {
+        str: pa.string(),
+        float: pa.float64(),
+        bool: pa.bool_(),
+        date: pa.date32(),
+        datetime: _TIMESTAMP,
+    }
+    return simple[kind]
+
+
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
 def product_table(spec: ProductSpec[Any], metadata: MetaData) -> Table:
-    """The product's table on ``metadata``: its fields, keyed by the row's key."""
+    """The product's table on ``metadata``: its fields, keyed by the row's key, with an
+    index on each field marked ``index``."""
     key = set(spec.key)
-    columns = [
-        Column(name, _SQL_TYPES[kind](name in key), primary_key=name in key, nullable=nullable)
-        for name, (kind, nullable) in _field_types(spec).items()
+    name = f"product_{spec.name.replace('-', '_')}"
+    columns: list[Any] = [
+        Column(
+            field,
+            _sql_type(spec, field, kind, field in key),
+            primary_key=field in key,
+            nullable=nullable,
+        )
+        for field, (kind, nullable) in _field_types(spec).items()
     ]
     columns.append(Column("materialized_at", UtcDateTime(), nullable=False))
-    return Table(f"product_{spec.name.replace('-', '_')}", metadata, *columns)
+    columns += [
+        Index(f"ix_{name}_{field}", field)
+        for field in _field_types(spec)
+        if spec.option(field, INDEX)
+    ]
+    return Table(name, metadata, *columns)
 
 
 def arrow_schema(spec: ProductSpec[Any]) -> pa.Schema:
@@ -142,7 +180,7 @@ def arrow_schema(spec: ProductSpec[Any]) -> pa.Schema:
     fields = [
         pa.field(
             name,
-            _ARROW_TYPES[kind],
+            _arrow_type(spec, name, kind),
             nullable=nullable,
             metadata={"description": spec.describe(name)},
         )
@@ -151,7 +189,7 @@ def arrow_schema(spec: ProductSpec[Any]) -> pa.Schema:
     fields.append(
         pa.field(
             "materialized_at",
-            _ARROW_TYPES[datetime],
+            _TIMESTAMP,
             nullable=False,
             metadata={"description": "When the stream worker wrote the row."},
         )

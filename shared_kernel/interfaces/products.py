@@ -81,7 +81,7 @@ def row_model(spec: ProductSpec[Any]) -> type[BaseModel]:
         for field in dataclasses.fields(spec.row)
         if field.name != "as_of"
     }
-    model: type[BaseModel] = create_model(_model_name(spec, "Out"), __base__=Freshness, **fields)
+    model: type[BaseModel] = create_model(f"{spec.row.__name__}Out", __base__=Freshness, **fields)
     return model
 
 

@@ -18,12 +18,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, TypeAlias, TypeVar
 
+from shared_kernel.application.products import ProductSpec, described
+
 #: Product names: the REST path segment, the snapshot folder, the catalog name.
 INVENTORY_LEVELS = "inventory-levels"
 SUPPLIER_PERFORMANCE = "supplier-performance"
 ALERTS = "alerts"
 DELIVERY_TIMELINES = "delivery-timelines"
 PRODUCTS = (INVENTORY_LEVELS, SUPPLIER_PERFORMANCE, ALERTS, DELIVERY_TIMELINES)
+
+
+QUANTITY = (18, 6)
+DAYS = (18, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,25 +41,50 @@ class InventoryLevel:
     ``demand_window_days`` days (ending on the day of ``as_of``) divided by that
     number of days. The forecast fields follow ``forecast_stock_out`` and are None
     while the SKU's replenishment policy is unknown (no ``SkuRegistered`` seen yet).
+
+    The product's one definition: its table, snapshot schema and REST model are
+    derived from these fields (``INVENTORY_LEVELS_SPEC``).
     """
 
-    warehouse: str
-    sku: str
-    unit: str
-    on_hand: Decimal
-    reserved: Decimal
-    available: Decimal
-    daily_demand: Decimal
-    demand_window_days: int
-    lead_time_days: int | None
-    safety_stock: Decimal | None
-    reorder_point: Decimal | None
-    risk_threshold: Decimal | None
-    days_of_cover: Decimal | None
-    stock_out_on: date | None
-    at_risk: bool | None
-    shortfall: Decimal | None
-    as_of: datetime
+    warehouse: str = described("The warehouse code.", key=True)
+    sku: str = described("The SKU code.", key=True)
+    unit: str = described("Unit of every quantity of the row, e.g. each or kg.")
+    on_hand: Decimal = described("Physically in the warehouse.", digits=QUANTITY)
+    reserved: Decimal = described("Promised to customer orders.", digits=QUANTITY)
+    available: Decimal = described("on_hand - reserved.", digits=QUANTITY)
+    daily_demand: Decimal = described("Shipped per day over the demand window.", digits=QUANTITY)
+    demand_window_days: int = described("Days the daily demand is averaged over.", bits=32)
+    lead_time_days: int | None = described(
+        "The SKU's replenishment lead time; null without a policy.", bits=32
+    )
+    safety_stock: Decimal | None = described(
+        "The SKU's safety stock; null without a policy.", digits=QUANTITY
+    )
+    reorder_point: Decimal | None = described(
+        "The SKU's reorder point; null without a policy.", digits=QUANTITY
+    )
+    risk_threshold: Decimal | None = described(
+        "daily_demand * lead_time_days + safety_stock; null without a policy.", digits=QUANTITY
+    )
+    days_of_cover: Decimal | None = described(
+        "available / daily_demand; null without demand.", digits=DAYS
+    )
+    stock_out_on: date | None = described(
+        "as_of day + floor(days_of_cover): when available runs out; null without demand."
+    )
+    at_risk: bool | None = described(
+        "available < risk_threshold; null without a policy.", index=True
+    )
+    shortfall: Decimal | None = described(
+        "risk_threshold - available; null without a policy.",
+        digits=QUANTITY,
+    )
+    as_of: datetime = described("Event time of the newest fact applied to the row.")
+
+
+INVENTORY_LEVELS_SPEC: ProductSpec[InventoryLevel] = ProductSpec(
+    INVENTORY_LEVELS, InventoryLevel, "Stock per warehouse and SKU, with the stock-out forecast."
+)
 
 
 @dataclass(frozen=True, slots=True)

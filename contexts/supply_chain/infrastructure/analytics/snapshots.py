@@ -25,6 +25,7 @@ from contexts.supply_chain.application.analytics import (
     ALERTS,
     DELIVERY_TIMELINES,
     INVENTORY_LEVELS,
+    INVENTORY_LEVELS_SPEC,
     SUPPLIER_PERFORMANCE,
     Alert,
     DeliveryTimeline,
@@ -35,7 +36,12 @@ from contexts.supply_chain.application.analytics import (
     SupplierPerformance,
     fields_of,
 )
-from shared_kernel.infrastructure.products import SNAPSHOT_FILE, snapshot_path, write_parquet
+from shared_kernel.infrastructure.products import (
+    SNAPSHOT_FILE,
+    arrow_schema,
+    snapshot_path,
+    write_parquet,
+)
 
 __all__ = ["SCHEMAS", "SNAPSHOT_FILE", "snapshot_path", "write_snapshots"]
 
@@ -77,27 +83,7 @@ LEG = pa.struct(
 )
 
 SCHEMAS: dict[str, pa.Schema] = {
-    INVENTORY_LEVELS: pa.schema(
-        [
-            pa.field("warehouse", pa.string(), nullable=False),
-            pa.field("sku", pa.string(), nullable=False),
-            pa.field("unit", pa.string(), nullable=False),
-            pa.field("on_hand", _QTY, nullable=False),
-            pa.field("reserved", _QTY, nullable=False),
-            pa.field("available", _QTY, nullable=False),
-            pa.field("daily_demand", _QTY, nullable=False),
-            pa.field("demand_window_days", pa.int32(), nullable=False),
-            pa.field("lead_time_days", pa.int32()),
-            pa.field("safety_stock", _QTY),
-            pa.field("reorder_point", _QTY),
-            pa.field("risk_threshold", _QTY),
-            pa.field("days_of_cover", _DAYS),
-            pa.field("stock_out_on", pa.date32()),
-            pa.field("at_risk", pa.bool_()),
-            pa.field("shortfall", _QTY),
-            *_FRESHNESS,
-        ]
-    ),
+    INVENTORY_LEVELS: arrow_schema(INVENTORY_LEVELS_SPEC),
     SUPPLIER_PERFORMANCE: pa.schema(
         [
             pa.field("supplier", pa.string(), nullable=False),

@@ -8,6 +8,7 @@ same figures, and a row is never replaced by one with an older ``as_of``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from contexts.supply_chain.application.analytics import (
     Severity,
     SupplierPerformance,
     TimelineLeg,
+    fields_of,
 )
 from contexts.supply_chain.infrastructure.analytics import tables
 from shared_kernel.infrastructure import sli_store
@@ -205,25 +207,7 @@ class AnalyticsReadStore:
 
 def _values(row: ProductRow) -> tuple[Table, dict[str, Any]]:
     if isinstance(row, InventoryLevel):
-        return tables.inventory_levels, {
-            "warehouse": row.warehouse,
-            "sku": row.sku,
-            "unit": row.unit,
-            "on_hand": row.on_hand,
-            "reserved": row.reserved,
-            "available": row.available,
-            "daily_demand": row.daily_demand,
-            "demand_window_days": row.demand_window_days,
-            "lead_time_days": row.lead_time_days,
-            "safety_stock": row.safety_stock,
-            "reorder_point": row.reorder_point,
-            "risk_threshold": row.risk_threshold,
-            "days_of_cover": row.days_of_cover,
-            "stock_out_on": row.stock_out_on,
-            "at_risk": row.at_risk,
-            "shortfall": row.shortfall,
-            "as_of": row.as_of,
-        }
+        return tables.inventory_levels, fields_of(row, without=())
     if isinstance(row, SupplierPerformance):
         return tables.supplier_performance, {
             "supplier": row.supplier,
@@ -292,26 +276,8 @@ def _figures(prefix: str, r: RowMapping) -> PerformanceFigures:
 
 
 def _inventory(r: RowMapping) -> Materialized[InventoryLevel]:
-    row = InventoryLevel(
-        warehouse=r["warehouse"],
-        sku=r["sku"],
-        unit=r["unit"],
-        on_hand=r["on_hand"],
-        reserved=r["reserved"],
-        available=r["available"],
-        daily_demand=r["daily_demand"],
-        demand_window_days=r["demand_window_days"],
-        lead_time_days=r["lead_time_days"],
-        safety_stock=r["safety_stock"],
-        reorder_point=r["reorder_point"],
-        risk_threshold=r["risk_threshold"],
-        days_of_cover=r["days_of_cover"],
-        stock_out_on=r["stock_out_on"],
-        at_risk=r["at_risk"],
-        shortfall=r["shortfall"],
-        as_of=r["as_of"],
-    )
-    return Materialized(row, r["materialized_at"])
+    names = [field.name for field in dataclasses.fields(InventoryLevel)]
+    return Materialized(InventoryLevel(**{name: r[name] for name in names}), r["materialized_at"])
 
 
 def _supplier(r: RowMapping) -> Materialized[SupplierPerformance]:

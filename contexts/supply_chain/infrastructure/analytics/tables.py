@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table
 
+from contexts.supply_chain.application.analytics.products import INVENTORY_LEVELS_SPEC
 from shared_kernel.infrastructure.persistence.types import ExactDecimal, UtcDateTime
+from shared_kernel.infrastructure.products import product_table
 from shared_kernel.infrastructure.streams.state import stream_state_tables
 
 metadata = MetaData()
@@ -41,28 +43,8 @@ def _freshness() -> list[Column[object]]:
     ]
 
 
-inventory_levels = Table(
-    "product_inventory_levels",
-    metadata,
-    Column("warehouse", String(CODE), primary_key=True),
-    Column("sku", String(CODE), primary_key=True),
-    Column("unit", String(16), nullable=False),
-    Column("on_hand", QUANTITY, nullable=False),
-    Column("reserved", QUANTITY, nullable=False),
-    Column("available", QUANTITY, nullable=False),
-    Column("daily_demand", QUANTITY, nullable=False),
-    Column("demand_window_days", Integer, nullable=False),
-    Column("lead_time_days", Integer),
-    Column("safety_stock", QUANTITY),
-    Column("reorder_point", QUANTITY),
-    Column("risk_threshold", QUANTITY),
-    Column("days_of_cover", DAYS),
-    Column("stock_out_on", Date),
-    Column("at_risk", Boolean),
-    Column("shortfall", QUANTITY),
-    *_freshness(),
-    Index("ix_product_inventory_levels_at_risk", "at_risk"),
-)
+#: Derived from the row's one definition (``application.analytics.INVENTORY_LEVELS_SPEC``).
+inventory_levels = product_table(INVENTORY_LEVELS_SPEC, metadata)
 
 
 def _figures(prefix: str) -> list[Column[object]]:

@@ -21,6 +21,7 @@ from contexts.supply_chain.application.analytics import (
     ALERTS,
     DELIVERY_TIMELINES,
     INVENTORY_LEVELS,
+    INVENTORY_LEVELS_SPEC,
     SUPPLIER_PERFORMANCE,
     Alert,
     AlertType,
@@ -35,6 +36,7 @@ from contexts.supply_chain.application.analytics import (
 from contexts.supply_chain.interfaces.api.paging import MAX_OFFSET
 from shared_kernel.domain import NotFound
 from shared_kernel.interfaces.problems import PROBLEM_RESPONSES
+from shared_kernel.interfaces.products import page_model, row_model
 
 __all__ = ["analytics_router"]
 
@@ -57,25 +59,8 @@ class Freshness(BaseModel):
     freshness_ms: int = Field(description="Milliseconds from `as_of` to this response.")
 
 
-class InventoryLevelOut(Freshness):
-    warehouse: str
-    sku: str
-    unit: str
-    on_hand: Decimal
-    reserved: Decimal
-    available: Decimal
-    daily_demand: Decimal = Field(description="Shipped per day over the demand window.")
-    demand_window_days: int
-    lead_time_days: int | None
-    safety_stock: Decimal | None
-    reorder_point: Decimal | None
-    risk_threshold: Decimal | None = Field(
-        description="daily_demand * lead_time_days + safety_stock; null without a policy."
-    )
-    days_of_cover: Decimal | None
-    stock_out_on: date | None
-    at_risk: bool | None = Field(description="available < risk_threshold; null without a policy.")
-    shortfall: Decimal | None
+#: Derived from the row's one definition (``application.analytics.INVENTORY_LEVELS_SPEC``).
+InventoryLevelOut = row_model(INVENTORY_LEVELS_SPEC)
 
 
 class FiguresOut(BaseModel):
@@ -151,8 +136,7 @@ class Page(BaseModel, Generic[ItemT]):
     freshness_ms: int | None = Field(description="Milliseconds from the newest as_of.")
 
 
-class InventoryLevelsPage(Page[InventoryLevelOut]):
-    pass
+InventoryLevelsPage = page_model(INVENTORY_LEVELS_SPEC, InventoryLevelOut)
 
 
 class SupplierPerformancePage(Page[SupplierPerformanceOut]):
