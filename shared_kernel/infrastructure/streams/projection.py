@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import faust
+from faust.types import TopicT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared_kernel.domain import DomainError, DomainEvent
@@ -42,7 +43,7 @@ from shared_kernel.infrastructure.messaging.consumer import PermanentEventError
 from shared_kernel.infrastructure.serialization import event_from_json
 from shared_kernel.infrastructure.slo import SliRecorder
 from shared_kernel.infrastructure.streams.app import event_topic, stream_agent
-from shared_kernel.infrastructure.streams.events import process_events
+from shared_kernel.infrastructure.streams.events import DeadLetterHook, process_events
 from shared_kernel.infrastructure.streams.idempotency import aggregate_version_of
 from shared_kernel.infrastructure.streams.measures import (
     AgentMeasure,
@@ -63,6 +64,7 @@ __all__ = [
     "ProjectionStreams",
     "apply_in_order",
     "report_open_gaps",
+    "safe_agent",
 ]
 
 logger = logging.getLogger(__name__)
@@ -144,24 +146,15 @@ class ProjectionStreams:
             except DomainError as exc:
                 raise PermanentEventError(f"{type(exc).__name__}: {exc}") from exc
 
-        handler: Callable[[EventEnvelope], Awaitable[Any]] = apply
-        on_dead_letter = None
-        if self.sli is not None:
-            measure = AgentMeasure(projection.products, projection.topic)
-            handler = measured_handler(apply, self.sli, measure)
-            on_dead_letter = dead_letter_hook(self.sli, measure)
-
-        async def agent(stream: faust.StreamT[Any]) -> None:
-            await process_events(
-                stream,
-                handler,
-                max_attempts=MAX_ATTEMPTS,
-                on_dead_letter=on_dead_letter,
-                give_up="crash",
-            )
-
         source = event_topic(self.app, projection.topic, partitions=self.partitions)
-        stream_agent(self.app, source, name=f"{self.context}.products.{projection.name}")(agent)
+        safe_agent(
+            self.app,
+            source,
+            f"{self.context}.products.{projection.name}",
+            apply,
+            sli=self.sli,
+            measure=AgentMeasure(projection.products, projection.topic),
+        )
 
     async def _in_sequence(
         self,
@@ -207,6 +200,37 @@ class ProjectionStreams:
             all_products={p for products in by_name.values() for p in products},
             sli=self.sli,
         )
+
+
+def safe_agent(
+    app: faust.App,
+    source: TopicT,
+    name: str,
+    handle: Callable[[EventEnvelope], Awaitable[Any]],
+    *,
+    sli: SliRecorder | None = None,
+    measure: AgentMeasure | None = None,
+) -> None:
+    """A thin agent on ``source`` running ``handle`` per event the crash-safe way:
+    retried, then the worker stops (``give_up="crash"``) when the store stays away;
+    dead-lettered only when the event can never apply; measured for the SLIs of
+    ``measure``'s products when ``sli`` is given."""
+    handler: Callable[[EventEnvelope], Awaitable[Any]] = handle
+    on_dead_letter: DeadLetterHook | None = None
+    if sli is not None and measure is not None:
+        handler = measured_handler(handle, sli, measure)
+        on_dead_letter = dead_letter_hook(sli, measure)
+
+    async def agent(stream: faust.StreamT[Any]) -> None:
+        await process_events(
+            stream,
+            handler,
+            max_attempts=MAX_ATTEMPTS,
+            on_dead_letter=on_dead_letter,
+            give_up="crash",
+        )
+
+    stream_agent(app, source, name=name)(agent)
 
 
 async def apply_in_order(

@@ -96,8 +96,6 @@ from contexts.supply_chain.domain.purchasing.events import GoodsReceived, Purcha
 from contexts.supply_chain.domain.shipping.events import ShipmentEvent
 from contexts.supply_chain.interfaces.streams.slis import (
     agent_measure,
-    dead_letter_hook,
-    measured_handler,
     observe_freshness,
 )
 from shared_kernel.domain import DomainError
@@ -108,13 +106,14 @@ from shared_kernel.infrastructure.serialization import event_from_json
 from shared_kernel.infrastructure.settings import KafkaSettings
 from shared_kernel.infrastructure.slo import SliRecorder
 from shared_kernel.infrastructure.streams import (
-    DeadLetterHook,
     PermanentEventError,
     event_topic,
-    process_events,
-    stream_agent,
 )
-from shared_kernel.infrastructure.streams.projection import apply_in_order, report_open_gaps
+from shared_kernel.infrastructure.streams.projection import (
+    apply_in_order,
+    report_open_gaps,
+    safe_agent,
+)
 from shared_kernel.infrastructure.streams.state import (
     Gap,
     StateTransaction,
@@ -142,10 +141,6 @@ SKU_TABLE = "sku-reference"
 ITEM_TABLE = "inventory-items"
 SUPPLIER_TABLE = "supplier-state"
 TIMELINE_TABLE = "delivery-timelines"
-
-#: A failing sink (the read store down) is retried this many times, about half a
-#: minute with the kernel's backoff, before the worker stops (exit non-zero).
-MAX_ATTEMPTS = 18
 
 #: The products fed by the events of each domain topic (by its aggregate type).
 ROLE_PRODUCTS: dict[str, tuple[str, ...]] = {
@@ -311,23 +306,14 @@ class AnalyticsStreams:
             except (UnusableFact, DomainError) as exc:
                 raise PermanentEventError(f"{type(exc).__name__}: {exc}") from exc
 
-        handler: Callable[[EventEnvelope], Awaitable[Any]] = apply
-        on_dead_letter: DeadLetterHook | None = None
-        if self.sli is not None:
-            measure = agent_measure(name, dataclasses.asdict(self.topics))
-            handler = measured_handler(apply, self.sli, measure)
-            on_dead_letter = dead_letter_hook(self.sli, measure)
-
-        async def agent(stream: faust.StreamT[Any]) -> None:
-            await process_events(
-                stream,
-                handler,
-                max_attempts=MAX_ATTEMPTS,
-                on_dead_letter=on_dead_letter,
-                give_up="crash",
-            )
-
-        stream_agent(self.app, source, name=f"{CONTEXT}.analytics.{name}")(agent)
+        safe_agent(
+            self.app,
+            source,
+            f"{CONTEXT}.analytics.{name}",
+            apply,
+            sli=self.sli,
+            measure=agent_measure(name, dataclasses.asdict(self.topics)),
+        )
 
     async def _in_sequence(
         self,
