@@ -30,8 +30,8 @@ def auth_key(
     from shared_kernel.interfaces.keys import SigningKey
 
     if path.exists():
-        SigningKey.from_pem(path.read_text(encoding="utf-8"))  # refuse a broken file now
-        _console.print(f"Keeping the signing key in {path} (kid {_kid(path)}).")
+        kept = SigningKey.from_pem(path.read_text(encoding="utf-8"))  # a broken file fails
+        _console.print(f"Keeping the signing key in {path} (kid {kept.kid}).")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     key = SigningKey.generate()
@@ -39,9 +39,3 @@ def auth_key(
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(key.private_pem())
     _console.print(f"Wrote a new signing key to {path} (kid {key.kid}).")
-
-
-def _kid(path: Path) -> str:
-    from shared_kernel.interfaces.keys import SigningKey
-
-    return SigningKey.from_pem(path.read_text(encoding="utf-8")).kid

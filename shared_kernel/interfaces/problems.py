@@ -339,8 +339,7 @@ def _tidy(schema: dict[str, Any]) -> None:
                 if not parameter.get("required") and isinstance(parameter.get("schema"), dict):
                     parameter["schema"] = _without_null(parameter["schema"])
     _numeral_strings(schema.get("components", {}).get("schemas", {}))
-    for operations in schema.get("paths", {}).values():
-        _numeral_strings(operations)
+    _numeral_strings(schema.get("paths", {}))
 
 
 def _without_null(found: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,18 @@ from shared_kernel.application.products import ProductSpec
 from shared_kernel.domain import NotFound
 from shared_kernel.interfaces.problems import PROBLEM_RESPONSES
 
-__all__ = ["ProductReader", "page_model", "products_router", "row_model"]
+__all__ = [
+    "DEFAULT_PAGE",
+    "MAX_OFFSET",
+    "MAX_PAGE",
+    "Freshness",
+    "Limit",
+    "Offset",
+    "ProductReader",
+    "page_model",
+    "products_router",
+    "row_model",
+]
 
 DEFAULT_PAGE = 500
 MAX_PAGE = 5000
@@ -64,6 +75,8 @@ ReaderDependency = Callable[..., ProductReader | Awaitable[ProductReader]]
 
 
 class Freshness(BaseModel):
+    """The freshness every product row carries on the REST port."""
+
     as_of: datetime = Field(description="Event time of the newest fact applied to the row.")
     materialized_at: datetime = Field(description="When the stream worker wrote the row.")
     freshness_ms: int = Field(description="Milliseconds from `as_of` to this response.")

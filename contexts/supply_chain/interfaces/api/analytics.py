@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from contexts.supply_chain.application.analytics import (
@@ -33,30 +33,25 @@ from contexts.supply_chain.application.analytics import (
     SupplierPerformance,
     fields_of,
 )
-from contexts.supply_chain.interfaces.api.paging import MAX_OFFSET
 from shared_kernel.domain import NotFound
 from shared_kernel.interfaces.problems import PROBLEM_RESPONSES
-from shared_kernel.interfaces.products import page_model, row_model
+from shared_kernel.interfaces.products import (
+    DEFAULT_PAGE,
+    Freshness,
+    Limit,
+    Offset,
+    page_model,
+    row_model,
+)
 
 __all__ = ["analytics_router"]
 
-DEFAULT_PAGE = 500
-MAX_PAGE = 5000
-
 ReaderDependency = Callable[..., ProductReader | Awaitable[ProductReader]]
 Clock = Callable[[], datetime]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many rows to skip.")]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class Freshness(BaseModel):
-    as_of: datetime = Field(description="Event time of the newest fact applied to the row.")
-    materialized_at: datetime = Field(description="When the stream worker wrote the row.")
-    freshness_ms: int = Field(description="Milliseconds from `as_of` to this response.")
 
 
 #: Derived from the row's one definition (``application.analytics.INVENTORY_LEVELS_SPEC``).
